@@ -1,0 +1,456 @@
+//! Guest kernels: Debian's 6.12 source (or a user's git tree), the series, an
+//! optional mutant and a config merged from `qemu/config/` fragments, built
+//! with `LLVM=1` and cached outside the checkout under a key that hashes all of
+//! those inputs.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::str::FromStr;
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+
+use crate::progress::run_with_progress;
+
+/// Debian's `linux-source-6.12` package puts its tarball here.
+const DEBIAN_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
+const DEBIAN_PACKAGE: &str = "linux-source-6.12";
+
+/// Marks a source tree whose extraction and patching finished.
+const SOURCE_READY: &str = ".shrinkfs-source-ready";
+/// Marks a build directory whose kernel build finished; holds the version line.
+const BUILD_COMPLETE: &str = ".shrinkfs-build-complete";
+
+/// Which kernel to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// The series applied, debug config (KASAN, lockdep, ...).
+    Patched,
+    /// No series, debug config: the baseline the series is judged against.
+    Stock,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Patched => "patched",
+            Variant::Stock => "stock",
+        }
+    }
+
+    /// Config fragments merged onto tinyconfig, in order.
+    fn fragments(self) -> &'static [&'static str] {
+        &["base.config", "debug.config"]
+    }
+
+    fn applies_series(self) -> bool {
+        self == Variant::Patched
+    }
+}
+
+impl FromStr for Variant {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "patched" => Ok(Variant::Patched),
+            "stock" => Ok(Variant::Stock),
+            _ => bail!("unknown kernel variant '{s}' (known: patched, stock)"),
+        }
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where the kernel source comes from.
+pub enum Source {
+    /// Debian's `linux-source-6.12` tarball.
+    Debian,
+    /// The committed `HEAD` of a user's 6.12.y git checkout.
+    Git(PathBuf),
+}
+
+impl Source {
+    /// A string that changes whenever the source does.
+    fn identity(&self) -> Result<String> {
+        match self {
+            Source::Debian => {
+                let version = debian_package_version()?;
+                Ok(format!("{DEBIAN_PACKAGE} {version}"))
+            }
+            Source::Git(tree) => {
+                let head = capture(Command::new("git").arg("-C").arg(tree).args(["rev-parse", "HEAD"]))
+                    .with_context(|| format!("KSRC={} is not a git checkout", tree.display()))?;
+                Ok(format!("git {head}"))
+            }
+        }
+    }
+
+    fn unpack_into(&self, dir: &Path) -> Result<()> {
+        match self {
+            Source::Debian => {
+                if !Path::new(DEBIAN_TARBALL).exists() {
+                    bail!("{DEBIAN_TARBALL} is missing: run `make setup` (package {DEBIAN_PACKAGE})");
+                }
+                run_with_progress(
+                    "extract",
+                    Command::new("tar")
+                        .arg("-xf")
+                        .arg(DEBIAN_TARBALL)
+                        .arg("--strip-components=1")
+                        .arg("-C")
+                        .arg(dir),
+                    &dir.join("extract.log"),
+                )
+            }
+            Source::Git(tree) => {
+                let script = format!(
+                    "git -C '{}' archive --format=tar HEAD | tar -x -C '{}'",
+                    tree.display(),
+                    dir.display()
+                );
+                run_with_progress(
+                    "git archive",
+                    Command::new("sh").arg("-c").arg(script),
+                    &dir.join("extract.log"),
+                )
+            }
+        }
+    }
+}
+
+/// Everything that decides which kernel gets built.
+pub struct Request {
+    pub repo: PathBuf,
+    pub cache: PathBuf,
+    pub source: Source,
+    pub variant: Variant,
+    pub mutant: Option<PathBuf>,
+    pub jobs: usize,
+}
+
+/// A finished kernel build.
+pub struct Kernel {
+    /// The kernel build directory (`O=`), what out-of-tree modules call `KDIR`.
+    pub build_dir: PathBuf,
+    /// `uname -r` of the kernel and where its source came from.
+    pub version: String,
+}
+
+/// The inputs of one build, each as (label, content), in a fixed order.
+struct Inputs {
+    parts: Vec<(String, Vec<u8>)>,
+    patches: Vec<PathBuf>,
+    fragments: Vec<PathBuf>,
+}
+
+impl Inputs {
+    fn gather(req: &Request, with_mutant: bool) -> Result<Self> {
+        let mut parts = vec![("source".to_string(), req.source.identity()?.into_bytes())];
+        parts.push(("toolchain".to_string(), toolchain_identity()?.into_bytes()));
+        let config_dir = req.repo.join("qemu/config");
+        let fragments: Vec<PathBuf> = req
+            .variant
+            .fragments()
+            .iter()
+            .map(|f| config_dir.join(f))
+            .collect();
+        for fragment in &fragments {
+            let content = fs::read(fragment)
+                .with_context(|| format!("reading config fragment {}", fragment.display()))?;
+            parts.push((format!("fragment {}", fragment.display()), content));
+        }
+        let mut patches = if req.variant.applies_series() {
+            series(&req.repo.join("patches"))?
+        } else {
+            Vec::new()
+        };
+        if with_mutant {
+            if let Some(mutant) = &req.mutant {
+                patches.push(mutant.clone());
+            }
+        }
+        for patch in &patches {
+            let content =
+                fs::read(patch).with_context(|| format!("reading patch {}", patch.display()))?;
+            parts.push((format!("patch {}", file_name(patch)), content));
+        }
+        Ok(Inputs {
+            parts,
+            patches,
+            fragments,
+        })
+    }
+
+    fn key(&self) -> String {
+        let mut hasher = Sha256::new();
+        for (label, content) in &self.parts {
+            hasher.update(label.as_bytes());
+            hasher.update((content.len() as u64).to_le_bytes());
+            hasher.update(content);
+        }
+        hasher.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// The patch files `patches/series` lists, in order. Blank lines and `#`
+/// comments are skipped; a missing series file means an empty series.
+pub fn series(patch_dir: &Path) -> Result<Vec<PathBuf>> {
+    let series_file = patch_dir.join("series");
+    let text = match fs::read_to_string(&series_file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).context(format!("reading {}", series_file.display())),
+    };
+    Ok(parse_series(&text)
+        .into_iter()
+        .map(|name| patch_dir.join(name))
+        .collect())
+}
+
+fn parse_series(text: &str) -> Vec<&str> {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+/// Builds the requested kernel unless the cache already holds it.
+pub fn ensure(req: &Request) -> Result<Kernel> {
+    let inputs = Inputs::gather(req, false)?;
+    let base_dir = req
+        .cache
+        .join(format!("{}-{}", req.variant, inputs.key()));
+    let base = build_tree(req, &inputs, &base_dir, None)?;
+    let Some(mutant) = &req.mutant else {
+        return Ok(base);
+    };
+    let inputs = Inputs::gather(req, true)?;
+    let stem = file_name(mutant)
+        .trim_end_matches(".patch")
+        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
+    let dir = req
+        .cache
+        .join(format!("{}-mutant-{}-{}", req.variant, stem, inputs.key()));
+    build_tree(req, &inputs, &dir, Some((&base_dir, mutant)))
+}
+
+/// Prepares `dir` as a source tree with its build in `dir/build` and builds it.
+/// A mutant's tree is a hard-linked copy of its base's sources plus a real copy
+/// of the base's build, so only what the mutant touches is rebuilt.
+fn build_tree(
+    req: &Request,
+    inputs: &Inputs,
+    dir: &Path,
+    mutant_of: Option<(&Path, &Path)>,
+) -> Result<Kernel> {
+    let build_dir = dir.join("build");
+    if let Ok(version) = fs::read_to_string(build_dir.join(BUILD_COMPLETE)) {
+        eprintln!("kernel: cached {} ({})", dir.display(), version.trim());
+        return Ok(Kernel {
+            build_dir,
+            version: version.trim().to_string(),
+        });
+    }
+    eprintln!("kernel: building {}", dir.display());
+    if !dir.join(SOURCE_READY).exists() {
+        if dir.exists() {
+            fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+        fs::create_dir_all(dir)?;
+        match mutant_of {
+            None => {
+                req.source.unpack_into(dir)?;
+                for patch in &inputs.patches {
+                    apply_patch(dir, patch)?;
+                }
+            }
+            Some((base, mutant)) => {
+                copy_base_tree(base, dir)?;
+                apply_patch(dir, mutant)?;
+            }
+        }
+        fs::write(dir.join(SOURCE_READY), "")?;
+    }
+    let kmake = |target: &str| {
+        let mut cmd = Command::new("make");
+        cmd.arg("-C")
+            .arg(dir)
+            .args(["O=build", "LLVM=1", "ARCH=x86_64"])
+            .arg(target);
+        cmd
+    };
+    if mutant_of.is_none() {
+        run_with_progress("tinyconfig", &mut kmake("tinyconfig"), &dir.join("config.log"))?;
+        let mut merge = Command::new(dir.join("scripts/kconfig/merge_config.sh"));
+        merge
+            .current_dir(dir)
+            .args(["-m", "-O", "build", "build/.config"])
+            .args(&inputs.fragments);
+        run_with_progress("merge config", &mut merge, &dir.join("config.log"))?;
+        run_with_progress("olddefconfig", &mut kmake("olddefconfig"), &dir.join("config.log"))?;
+        verify_config(&build_dir.join(".config"), &inputs.fragments)?;
+    }
+    let mut build = kmake("all");
+    build.arg(format!("-j{}", req.jobs));
+    run_with_progress("build", &mut build, &dir.join("build.log"))?;
+    let release = capture(kmake("kernelrelease").arg("-s"))?;
+    let version = format!("{release} from {}", req.source.identity()?);
+    fs::write(build_dir.join(BUILD_COMPLETE), format!("{version}\n"))?;
+    eprintln!("kernel: built {version}");
+    Ok(Kernel { build_dir, version })
+}
+
+fn copy_base_tree(base: &Path, dir: &Path) -> Result<()> {
+    // Sources are only ever replaced by `patch` (write to a temporary file,
+    // then rename), so sharing their inodes with the base is safe; build
+    // outputs are rewritten in place by Kbuild, so they get a real copy.
+    let script = "set -e; for e in \"$1\"/* \"$1\"/.[!.]*; do \
+                  case \"${e##*/}\" in build) cp -a \"$e\" \"$2\"/ ;; *) cp -al \"$e\" \"$2\"/ ;; esac; done";
+    run_with_progress(
+        "copy base tree",
+        Command::new("sh").arg("-c").arg(script).arg("sh").arg(base).arg(dir),
+        &dir.join("extract.log"),
+    )?;
+    for stamp in [SOURCE_READY, "build/.shrinkfs-build-complete"] {
+        let _ = fs::remove_file(dir.join(stamp));
+    }
+    Ok(())
+}
+
+fn apply_patch(dir: &Path, patch: &Path) -> Result<()> {
+    let output = Command::new("patch")
+        .args(["-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-d"])
+        .arg(dir)
+        .arg("-i")
+        .arg(patch)
+        .output()
+        .context("running patch (is it installed? `make setup`)")?;
+    if !output.status.success() {
+        bail!(
+            "patch {} does not apply:\n{}{}",
+            file_name(patch),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    eprintln!("kernel: applied {}", file_name(patch));
+    Ok(())
+}
+
+/// Fails if any option the fragments ask for did not survive `olddefconfig`.
+fn verify_config(config: &Path, fragments: &[PathBuf]) -> Result<()> {
+    let config_text = fs::read_to_string(config)?;
+    let mut missing = Vec::new();
+    for fragment in fragments {
+        let requested = fs::read_to_string(fragment)?;
+        missing.extend(missing_options(&requested, &config_text));
+    }
+    if !missing.is_empty() {
+        bail!(
+            "options requested but not in {} after olddefconfig (a dependency is missing?):\n  {}",
+            config.display(),
+            missing.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
+/// The lines of a config fragment (`CONFIG_X=v` or `# CONFIG_X is not set`)
+/// that a final `.config` does not honour.
+pub fn missing_options(fragment: &str, config: &str) -> Vec<String> {
+    let set: std::collections::HashMap<&str, &str> = config
+        .lines()
+        .filter_map(|l| l.strip_prefix("CONFIG_").map(|_| l))
+        .filter_map(|l| l.split_once('='))
+        .collect();
+    fragment
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            if let Some(off) = line.strip_prefix("# ").and_then(|l| l.strip_suffix(" is not set")) {
+                matches!(set.get(off), Some(v) if *v != "n")
+            } else if let Some((name, value)) = line.split_once('=') {
+                line.starts_with("CONFIG_") && set.get(name) != Some(&value)
+            } else {
+                false
+            }
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn debian_package_version() -> Result<String> {
+    capture(Command::new("dpkg-query").args(["-W", "-f=${Version}", DEBIAN_PACKAGE]))
+        .with_context(|| format!("package {DEBIAN_PACKAGE} is not installed: run `make setup`"))
+}
+
+fn toolchain_identity() -> Result<String> {
+    let rustc = capture(Command::new("rustc").arg("--version"))?;
+    let clang = capture(Command::new("clang").arg("--version"))?;
+    let clang = clang.lines().next().unwrap_or_default().to_string();
+    Ok(format!("{rustc}\n{clang}"))
+}
+
+/// Runs a command and returns its trimmed stdout, failing on a non-zero exit.
+pub fn capture(cmd: &mut Command) -> Result<String> {
+    let output = cmd
+        .output()
+        .with_context(|| format!("running {cmd:?}"))?;
+    if !output.status.success() {
+        bail!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_skips_comments_and_blank_lines() {
+        let text = "# the series\n0001-a.patch\n\n  0002-b.patch  # why\n";
+        assert_eq!(parse_series(text), vec!["0001-a.patch", "0002-b.patch"]);
+    }
+
+    #[test]
+    fn missing_options_reports_dropped_and_wrong_values() {
+        let fragment = "# comment\nCONFIG_A=y\nCONFIG_B=y\nCONFIG_N=8\n# CONFIG_C is not set\n# CONFIG_D is not set\n";
+        let config = "CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_N=4\nCONFIG_C=y\n";
+        assert_eq!(
+            missing_options(fragment, config),
+            vec!["CONFIG_B=y", "CONFIG_N=8", "# CONFIG_C is not set"]
+        );
+    }
+
+    #[test]
+    fn missing_options_accepts_an_honoured_fragment() {
+        let fragment = "CONFIG_A=y\nCONFIG_S=\"x y\"\n# CONFIG_C is not set\n";
+        let config = "CONFIG_A=y\nCONFIG_S=\"x y\"\n# CONFIG_C is not set\n";
+        assert!(missing_options(fragment, config).is_empty());
+    }
+
+    #[test]
+    fn variant_parses_known_names_only() {
+        assert_eq!("stock".parse::<Variant>().unwrap(), Variant::Stock);
+        assert!("perf".parse::<Variant>().is_err());
+    }
+}

@@ -1,0 +1,314 @@
+//! `shrinkfs-rig`: builds shrinkfs's test kernels, boots them in QEMU with the
+//! module and the kselftests inside, and judges the run (TAP results, kernel
+//! splats, debug options live).
+
+mod initramfs;
+mod kernel;
+mod progress;
+mod qemu;
+mod results;
+mod splat;
+mod verdict;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::initramfs::Initramfs;
+use crate::qemu::{Accel, Boot};
+use crate::verdict::{Check, Expectations};
+
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build (or find in the cache) a guest kernel and print its build dir.
+    Kernel(KernelArgs),
+    /// Boot the guest, run every selftest program, judge the run.
+    Check(CheckArgs),
+    /// Boot the guest for a person (a shell), or to run one host script.
+    Vm(VmArgs),
+    /// Scan console logs for kernel splats; fails if any is found.
+    Scan {
+        /// Console logs to scan.
+        #[arg(required = true)]
+        logs: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct KernelArgs {
+    /// `patched` (the series applied) or `stock`.
+    #[arg(long, default_value = "patched")]
+    variant: kernel::Variant,
+    /// An extra patch applied after the series, built as its own variant.
+    #[arg(long)]
+    mutant: Option<PathBuf>,
+    /// A 6.12.y git checkout to build instead of Debian's linux-source-6.12.
+    #[arg(long)]
+    ksrc: Option<PathBuf>,
+    /// Where kernel builds are cached.
+    #[arg(long)]
+    cache: PathBuf,
+    /// The project checkout (for `patches/` and `qemu/config/`).
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+    #[arg(long, default_value_t = 3)]
+    jobs: usize,
+}
+
+#[derive(Args)]
+struct GuestArgs {
+    /// The kernel build directory whose bzImage boots.
+    #[arg(long)]
+    kdir: PathBuf,
+    /// The module to put into the guest.
+    #[arg(long)]
+    module: PathBuf,
+    /// A directory of selftest programs to put into the guest.
+    #[arg(long)]
+    selftests: PathBuf,
+    /// The guest init script.
+    #[arg(long, default_value = "qemu/guest/init")]
+    init: PathBuf,
+    /// Where logs go.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    #[arg(long, default_value = "tcg")]
+    accel: Accel,
+    #[arg(long, default_value_t = 2)]
+    cpus: u32,
+    #[arg(long, default_value_t = 2048)]
+    memory_mib: u32,
+    /// Wall-clock limit of one boot, in seconds.
+    #[arg(long, default_value_t = 900)]
+    timeout: u64,
+    /// Echo the whole guest console.
+    #[arg(long)]
+    verbose: bool,
+    /// The kernel is not a debug build: do not require KASAN and lockdep.
+    #[arg(long)]
+    no_debug: bool,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    guest: GuestArgs,
+    /// Also boot once more, provoke a WARN and a KASAN report through LKDTM,
+    /// and check that the rig catches and names both.
+    #[arg(long)]
+    self_test: bool,
+}
+
+#[derive(Args)]
+struct VmArgs {
+    #[command(flatten)]
+    guest: GuestArgs,
+    /// A host script to run as root inside the guest instead of a shell.
+    #[arg(long)]
+    run: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("shrinkfs-rig: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Cmd::Kernel(args) => {
+            let source = match args.ksrc {
+                Some(tree) => kernel::Source::Git(tree),
+                None => kernel::Source::Debian,
+            };
+            let built = kernel::ensure(&kernel::Request {
+                repo: args.repo,
+                cache: args.cache,
+                source,
+                variant: args.variant,
+                mutant: args.mutant,
+                jobs: args.jobs,
+            })?;
+            eprintln!("kernel: {}", built.version);
+            println!("{}", built.build_dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Check(args) => check(&args),
+        Cmd::Vm(args) => vm(&args),
+        Cmd::Scan { logs } => {
+            let mut found = 0;
+            for log in &logs {
+                let text = read_lossy(log)?;
+                let splats = splat::scan(&text);
+                found += splats.len();
+                println!("{}: {}", log.display(), verdict::describe(&splats));
+            }
+            Ok(if found == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+fn read_lossy(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Packs the initramfs for one boot and describes the boot.
+fn prepare(guest: &GuestArgs, name: &str, append: &str, script: Option<&Path>) -> Result<Boot> {
+    let bzimage = guest.kdir.join("arch/x86/boot/bzImage");
+    if !bzimage.exists() {
+        bail!("{} is missing: build the kernel first (`make kernel`)", bzimage.display());
+    }
+    let out_dir = guest.out.join(name);
+    fs::create_dir_all(&out_dir)?;
+    let mut image = Initramfs::new(&guest.init)?;
+    image
+        .add_host_file(initramfs::GUEST_MODULE, &guest.module)
+        .context("the module is not built (`make`)")?;
+    image.add_selftests(&guest.selftests)?;
+    if let Some(script) = script {
+        image.add_host_file(initramfs::GUEST_RUN_SCRIPT, script)?;
+    }
+    let initramfs = out_dir.join("initramfs.cpio");
+    image.write(&initramfs)?;
+    Ok(Boot {
+        bzimage,
+        initramfs,
+        append: append.to_string(),
+        accel: guest.accel,
+        cpus: guest.cpus,
+        memory_mib: guest.memory_mib,
+        timeout: Duration::from_secs(guest.timeout),
+        out_dir,
+        verbose: guest.verbose,
+    })
+}
+
+/// Boots, waits, judges: the checks of one guest run.
+fn boot_and_judge(boot: &Boot, label: &str, expect: &Expectations) -> Result<Vec<Check>> {
+    let finished = boot.run(label)?;
+    let console = read_lossy(&finished.console_log)?;
+    let report = results::parse(&read_lossy(&finished.results_log)?);
+    eprintln!(
+        "{label}: guest ran {:.1} s; console: {}",
+        finished.seconds,
+        finished.console_log.display()
+    );
+    Ok(verdict::judge(&console, &report, finished.timed_out, expect))
+}
+
+/// How much of the provoked report the self-test shows.
+const SELF_TEST_EXCERPT_LINES: usize = 24;
+
+fn check(args: &CheckArgs) -> Result<ExitCode> {
+    let guest = &args.guest;
+    let mut checks = Vec::new();
+    let boot = prepare(guest, "check", "RIG_MODE=check", None)?;
+    let expect = Expectations {
+        debug_kernel: !guest.no_debug,
+        splats: vec![],
+    };
+    let mut run_checks = boot_and_judge(&boot, "check", &expect)?;
+    verdict::print(&run_checks);
+    checks.append(&mut run_checks);
+
+    if args.self_test {
+        let boot = prepare(
+            guest,
+            "self-test",
+            "RIG_MODE=provoke RIG_PROVOKE=WARNING,READ_AFTER_FREE",
+            None,
+        )?;
+        let expect = Expectations {
+            debug_kernel: false,
+            splats: vec!["WARN", "KASAN"],
+        };
+        let mut self_checks = boot_and_judge(&boot, "self-test", &expect)?;
+        for c in &mut self_checks {
+            c.name = format!("rig self-test: {}", c.name);
+        }
+        verdict::print(&self_checks);
+        let console = read_lossy(&boot.out_dir.join("console.log"))?;
+        let report = verdict::describe(&splat::scan(&console));
+        println!("# what a failing run would report of the provoked splats:");
+        for line in report.lines().take(SELF_TEST_EXCERPT_LINES) {
+            println!("# {line}");
+        }
+        checks.append(&mut self_checks);
+    }
+
+    let failed = checks
+        .iter()
+        .filter(|c| c.status == verdict::Status::Failed)
+        .count();
+    let skipped = checks
+        .iter()
+        .filter(|c| c.status == verdict::Status::Skipped)
+        .count();
+    println!(
+        "{} passed, {failed} failed, {skipped} skipped",
+        checks.len() - failed - skipped
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn vm(args: &VmArgs) -> Result<ExitCode> {
+    let guest = &args.guest;
+    let Some(script) = &args.run else {
+        let boot = prepare(guest, "vm", "RIG_MODE=shell", None)?;
+        boot.interactive()?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let boot = prepare(guest, "vm", "RIG_MODE=run", Some(script))?;
+    let finished = boot.run("vm")?;
+    let console = read_lossy(&finished.console_log)?;
+    let report = results::parse(&read_lossy(&finished.results_log)?);
+    let splats = splat::scan(&console);
+    let status = report
+        .programs
+        .iter()
+        .find(|p| p.name == initramfs::GUEST_RUN_SCRIPT)
+        .and_then(|p| p.exit);
+    if !splats.is_empty() {
+        eprintln!("vm: kernel splat: {}", verdict::describe(&splats));
+        return Ok(ExitCode::FAILURE);
+    }
+    match status {
+        Some(code) => {
+            eprintln!("vm: {} exited with status {code}", script.display());
+            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+        }
+        None => {
+            eprintln!(
+                "vm: {} did not finish (timed out: {}); console: {}",
+                script.display(),
+                finished.timed_out,
+                finished.console_log.display()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Boots a guest in QEMU: console on the first serial port (saved, scanned),
+//! the guest init's results on the second, a wall-clock limit, and a live
+//! status line. The guest ends itself with a reboot, which `-no-reboot` turns
+//! into QEMU's exit (tinyconfig has no ACPI power-off).
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::progress::{elapsed, StatusLine};
+use crate::results::PROTOCOL;
+
+/// The kernel command line every guest gets. `oops=panic` and `panic=-1`
+/// make a dead kernel end the run at once; `kasan_multi_shot` reports every
+/// KASAN error, not just the first.
+const BASE_APPEND: &str =
+    "console=ttyS0 panic=-1 oops=panic kasan_multi_shot printk.devkmsg=on loglevel=7 rdinit=/init";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accel {
+    Tcg,
+    Kvm,
+}
+
+impl std::str::FromStr for Accel {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "tcg" => Ok(Accel::Tcg),
+            "kvm" => Ok(Accel::Kvm),
+            _ => bail!("unknown accelerator '{s}' (known: tcg, kvm)"),
+        }
+    }
+}
+
+pub struct Boot {
+    pub bzimage: PathBuf,
+    pub initramfs: PathBuf,
+    /// Extra kernel parameters; `RIG_MODE=...` reaches the guest init's env.
+    pub append: String,
+    pub accel: Accel,
+    pub cpus: u32,
+    pub memory_mib: u32,
+    pub timeout: Duration,
+    /// Where `console.log` and `results.log` go.
+    pub out_dir: PathBuf,
+    /// Echo the whole console, not only a status line.
+    pub verbose: bool,
+}
+
+pub struct Finished {
+    pub console_log: PathBuf,
+    pub results_log: PathBuf,
+    pub timed_out: bool,
+    pub seconds: f64,
+}
+
+impl Boot {
+    fn command(&self, console: &str, results: &Path) -> Command {
+        let mut cmd = Command::new("qemu-system-x86_64");
+        match self.accel {
+            Accel::Tcg => cmd.args(["-accel", "tcg,thread=multi", "-cpu", "max"]),
+            Accel::Kvm => cmd.args(["-accel", "kvm", "-cpu", "host"]),
+        };
+        cmd.args(["-smp", &self.cpus.to_string()])
+            .args(["-m", &format!("{}M", self.memory_mib)])
+            .args(["-display", "none", "-no-reboot", "-nodefaults"])
+            .arg("-kernel")
+            .arg(&self.bzimage)
+            .arg("-initrd")
+            .arg(&self.initramfs)
+            .args(["-append", &format!("{BASE_APPEND} {}", self.append)])
+            .args(["-serial", console])
+            .arg("-serial")
+            .arg(format!("file:{}", results.display()));
+        cmd
+    }
+
+    /// A person's shell on the guest console; returns when the guest reboots.
+    pub fn interactive(&self) -> Result<Finished> {
+        fs::create_dir_all(&self.out_dir)?;
+        let results_log = self.out_dir.join("results.log");
+        let start = Instant::now();
+        eprintln!("vm: Ctrl-A X quits QEMU; `exit` in the shell reboots the guest");
+        let status = self
+            .command("mon:stdio", &results_log)
+            .status()
+            .context("starting qemu-system-x86_64 (run `make setup`)")?;
+        if !status.success() {
+            bail!("qemu exited with {status}");
+        }
+        Ok(Finished {
+            console_log: PathBuf::new(),
+            results_log,
+            timed_out: false,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Runs the guest to its end (or the time limit), echoing what its test
+    /// programs print on the results channel.
+    pub fn run(&self, label: &str) -> Result<Finished> {
+        fs::create_dir_all(&self.out_dir)?;
+        let console_log = self.out_dir.join("console.log");
+        let results_log = self.out_dir.join("results.log");
+        File::create(&results_log)?;
+        let mut child = self
+            .command("stdio", &results_log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting qemu-system-x86_64 (run `make setup`)")?;
+
+        let last_console = Arc::new(Mutex::new(String::new()));
+        let console_thread = {
+            let stdout = child.stdout.take().expect("piped stdout");
+            let mut log = File::create(&console_log)?;
+            let last = Arc::clone(&last_console);
+            let verbose = self.verbose;
+            thread::spawn(move || {
+                for line in BufReader::new(stdout).split(b'\n') {
+                    let Ok(line) = line else { break };
+                    let _ = log.write_all(&line);
+                    let _ = log.write_all(b"\n");
+                    let text = String::from_utf8_lossy(&line).trim_end().to_string();
+                    if verbose {
+                        eprintln!("{text}");
+                    }
+                    *last.lock().unwrap_or_else(|e| e.into_inner()) = text;
+                }
+            })
+        };
+        let mut stderr = child.stderr.take().expect("piped stderr");
+
+        let start = Instant::now();
+        let mut status_line = StatusLine::new();
+        let mut results = ResultsTail::new(&results_log);
+        let mut phase = "booting".to_string();
+        let mut timed_out = false;
+        let status = loop {
+            for line in results.new_lines() {
+                status_line.finish();
+                match line.strip_prefix(PROTOCOL) {
+                    Some(proto) => phase = proto.to_string(),
+                    None => println!("{line}"),
+                }
+            }
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if start.elapsed() > self.timeout {
+                timed_out = true;
+                let _ = child.kill();
+                break child.wait()?;
+            }
+            let console = last_console
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            status_line.show(&format!(
+                "{label} [{}] {phase} | {}",
+                elapsed(start),
+                crate::splat::message(&console)
+            ));
+            thread::sleep(Duration::from_millis(200));
+        };
+        let _ = console_thread.join();
+        for line in results.new_lines() {
+            if !line.starts_with(PROTOCOL) {
+                println!("{line}");
+            }
+        }
+        status_line.finish();
+        let mut qemu_errors = String::new();
+        let _ = stderr.read_to_string(&mut qemu_errors);
+        if !timed_out && !status.success() {
+            bail!("qemu exited with {status}: {}", qemu_errors.trim());
+        }
+        Ok(Finished {
+            console_log,
+            results_log,
+            timed_out,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// Follows a file that QEMU appends to, yielding whole lines.
+struct ResultsTail {
+    path: PathBuf,
+    offset: usize,
+    partial: String,
+}
+
+impl ResultsTail {
+    fn new(path: &Path) -> Self {
+        ResultsTail {
+            path: path.to_path_buf(),
+            offset: 0,
+            partial: String::new(),
+        }
+    }
+
+    fn new_lines(&mut self) -> Vec<String> {
+        let Ok(bytes) = fs::read(&self.path) else {
+            return Vec::new();
+        };
+        if bytes.len() <= self.offset {
+            return Vec::new();
+        }
+        self.partial
+            .push_str(&String::from_utf8_lossy(&bytes[self.offset..]));
+        self.offset = bytes.len();
+        let mut lines: Vec<String> = self.partial.split('\n').map(str::to_string).collect();
+        self.partial = lines.pop().unwrap_or_default();
+        lines
+            .into_iter()
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .collect()
+    }
+}

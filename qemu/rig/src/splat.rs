@@ -1,0 +1,173 @@
+//! Finds kernel splats in a guest console log.
+//!
+//! A splat is any report that means the kernel misbehaved: KASAN, lockdep and
+//! RCU reports, WARN and BUG, oopses and panics, the VFS's own complaints at
+//! umount, hung tasks, lockups and kmemleak. Headers are matched at the start of
+//! a kernel message (after the printk timestamp), so userspace text that merely
+//! mentions "WARNING" does not count.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// One kind of report and the header that starts it. Order matters: the first
+/// kind whose pattern matches a line names it.
+const KINDS: &[(&str, &str)] = &[
+    ("KASAN", r"^BUG: KASAN: "),
+    ("kmemleak", r"^kmemleak: \d+ new suspected memory leaks"),
+    ("kmemleak", r"^unreferenced object 0x[0-9a-f]+ \(size \d+\):"),
+    ("lockdep", r"^WARNING: possible (circular|recursive) locking"),
+    ("lockdep", r"^WARNING: inconsistent lock state"),
+    ("lockdep", r"^WARNING: (bad unlock balance|held lock freed|lock held when returning|nested lock|possible irq lock inversion)"),
+    ("lockdep", r"^INFO: trying to register non-static key"),
+    ("RCU", r"^WARNING: suspicious RCU usage"),
+    ("RCU stall", r"^(rcu: )?INFO: rcu_\w+ (self-)?detected stalls"),
+    ("dentry still in use", r"^BUG: Dentry .* still in use"),
+    ("busy inodes", r"^VFS: Busy inodes after unmount"),
+    ("hung task", r"^INFO: task .* blocked for more than \d+ seconds"),
+    ("soft lockup", r"^watchdog: BUG: soft lockup"),
+    ("hard lockup", r"^watchdog: .*hard LOCKUP"),
+    ("sleep in atomic", r"^BUG: sleeping function called from invalid context"),
+    ("list corruption", r"^list_(add|del) corruption"),
+    ("debugobjects", r"^ODEBUG: "),
+    ("UBSAN", r"^UBSAN: "),
+    ("WARN", r"^WARNING: CPU: \d+ PID: \d+ at "),
+    ("WARN", r"^WARNING: "),
+    ("BUG", r"^kernel BUG at "),
+    ("BUG", r"^BUG: "),
+    ("Oops", r"^Oops: "),
+    ("Oops", r"general protection fault"),
+    ("panic", r"^Kernel panic - not syncing"),
+];
+
+/// A header that ends a report's excerpt.
+static END_OF_REPORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(---\[ end (trace|Kernel panic)|={20,}$)").expect("valid regex")
+});
+
+static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+    KINDS
+        .iter()
+        .map(|(kind, re)| (*kind, Regex::new(re).expect("valid splat regex")))
+        .collect()
+});
+
+/// The printk timestamp `[   12.345678] ` that starts every kernel line.
+static TIMESTAMP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*\[\s*\d+\.\d+\]\s?").expect("valid regex"));
+
+/// Lines of a report kept for the summary.
+const EXCERPT_LINES: usize = 60;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Splat {
+    pub kind: &'static str,
+    /// 1-based line number of the header in the log.
+    pub line: usize,
+    pub header: String,
+    /// The header and the report lines that follow it (stack, locks held).
+    pub excerpt: Vec<String>,
+}
+
+/// The kernel message of a console line, without timestamp or carriage return.
+pub fn message(line: &str) -> &str {
+    let line = line.trim_end_matches('\r');
+    match TIMESTAMP.find(line) {
+        Some(m) => &line[m.end()..],
+        None => line,
+    }
+}
+
+fn classify(msg: &str) -> Option<&'static str> {
+    PATTERNS
+        .iter()
+        .find(|(_, re)| re.is_match(msg))
+        .map(|(kind, _)| *kind)
+}
+
+/// Every splat in `log`, in order. Lines inside a report already found (its
+/// stack, or the `WARNING:` line a `BUG: Dentry` report triggers) do not
+/// start a new one unless they are themselves a different report header after
+/// that report's end marker.
+pub fn scan(log: &str) -> Vec<Splat> {
+    let mut splats: Vec<Splat> = Vec::new();
+    let mut open: Option<usize> = None;
+    for (index, raw) in log.lines().enumerate() {
+        let msg = message(raw);
+        if let Some(current) = open {
+            let splat = &mut splats[current];
+            let ended = END_OF_REPORT.is_match(msg) && splat.excerpt.len() > 1;
+            if splat.excerpt.len() < EXCERPT_LINES {
+                splat.excerpt.push(msg.to_string());
+            }
+            if ended || splat.excerpt.len() >= EXCERPT_LINES {
+                open = None;
+            }
+            if ended || classify(msg).is_none() {
+                continue;
+            }
+            // A new header inside an open report: the one before has ended.
+            splats[current].excerpt.pop();
+        }
+        if let Some(kind) = classify(msg) {
+            splats.push(Splat {
+                kind,
+                line: index + 1,
+                header: msg.to_string(),
+                excerpt: vec![msg.to_string()],
+            });
+            open = Some(splats.len() - 1);
+        }
+    }
+    splats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_printk_timestamps() {
+        assert_eq!(message("[   12.345678] BUG: KASAN: x\r"), "BUG: KASAN: x");
+        assert_eq!(message("plain"), "plain");
+    }
+
+    #[test]
+    fn userspace_mentions_do_not_count() {
+        let log = "ok 1 shrinkfs.no_WARNING\n# the test greps for BUG: lines\n";
+        assert!(scan(log).is_empty());
+    }
+
+    #[test]
+    fn warn_block_is_one_splat_with_its_stack() {
+        let log = "\
+[    5.0] ------------[ cut here ]------------
+[    5.0] WARNING: CPU: 1 PID: 90 at fs/dcache.c:1622 umount_check+0x1/0x2
+[    5.0] Modules linked in: shrinkfs(O)
+[    5.0] Call Trace:
+[    5.0]  <TASK>
+[    5.0]  d_walk+0x1/0x2
+[    5.0]  </TASK>
+[    5.0] ---[ end trace 0000000000000000 ]---
+[    5.1] random: crng init done
+";
+        let splats = scan(log);
+        assert_eq!(splats.len(), 1);
+        assert_eq!(splats[0].kind, "WARN");
+        assert_eq!(splats[0].line, 2);
+        assert!(splats[0].excerpt.iter().any(|l| l.contains("d_walk")));
+        assert!(!splats[0].excerpt.iter().any(|l| l.contains("crng")));
+    }
+
+    #[test]
+    fn a_second_header_starts_a_second_splat() {
+        let log = "\
+[ 1.0] BUG: Dentry 0000000012345678{i=2,n=d0}  still in use (1) [unmount of shrinkfs shrinkfs]
+[ 1.0] WARNING: CPU: 0 PID: 1 at fs/dcache.c:1540 umount_check+0x1/0x2
+[ 1.0] ---[ end trace 0000000000000000 ]---
+[ 1.2] VFS: Busy inodes after unmount of shrinkfs (shrinkfs)
+";
+        let kinds: Vec<_> = scan(log).iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, vec!["dentry still in use", "WARN", "busy inodes"]);
+    }
+}

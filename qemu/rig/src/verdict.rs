@@ -1,0 +1,237 @@
+//! Turns a finished guest run into named checks, each passed or failed.
+
+use crate::results::{Outcome, Report};
+use crate::splat::{self, Splat};
+
+/// Taint bits that loading our own out-of-tree module sets by design.
+const TAINT_EXPECTED: u64 = (1 << 12) | (1 << 13); // O (out-of-tree), E (unsigned)
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub status: Status,
+    pub detail: String,
+}
+
+impl Check {
+    fn new(name: impl Into<String>, passed: bool, detail: impl Into<String>) -> Self {
+        Check {
+            name: name.into(),
+            status: if passed { Status::Passed } else { Status::Failed },
+            detail: detail.into(),
+        }
+    }
+}
+
+/// What the run is expected to show.
+pub struct Expectations {
+    /// KASAN and lockdep must be live in the guest.
+    pub debug_kernel: bool,
+    /// Splat kinds the run must provoke (the rig's self-test); empty means
+    /// the run must be free of splats.
+    pub splats: Vec<&'static str>,
+}
+
+pub fn judge(console: &str, report: &Report, timed_out: bool, expect: &Expectations) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for program in &report.programs {
+        for case in &program.cases {
+            let name = format!("{}: {}", program.name, case.name);
+            checks.push(match &case.outcome {
+                Outcome::Pass => Check::new(name, true, ""),
+                Outcome::Fail => Check::new(name, false, "the test failed"),
+                Outcome::Skip(why) => Check {
+                    name,
+                    status: Status::Skipped,
+                    detail: why.clone(),
+                },
+            });
+        }
+        for problem in program.problems() {
+            checks.push(Check::new(format!("{}: finished", program.name), false, problem));
+        }
+    }
+    checks.push(Check::new(
+        "guest ran to its end",
+        report.done && !timed_out,
+        if timed_out {
+            "the time limit was reached"
+        } else {
+            "the guest stopped before its init finished (crash or panic?)"
+        },
+    ));
+    if expect.debug_kernel {
+        checks.extend(debug_checks(console, report));
+    }
+    let splats = splat::scan(console);
+    if expect.splats.is_empty() {
+        checks.push(Check::new("no kernel splat", splats.is_empty(), describe(&splats)));
+        let tainted = report
+            .fact("tainted after")
+            .and_then(|t| t.parse::<u64>().ok());
+        checks.push(Check::new(
+            "kernel not tainted",
+            matches!(tainted, Some(t) if t & !TAINT_EXPECTED == 0),
+            format!("tainted after the run: {tainted:?} (expected bits: O, E)"),
+        ));
+    } else {
+        for kind in &expect.splats {
+            let found = splats.iter().find(|s| s.kind == *kind);
+            checks.push(Check::new(
+                format!("rig detects a provoked {kind} splat"),
+                found.is_some(),
+                match found {
+                    Some(s) => format!("found at console line {}: {}", s.line, s.header),
+                    None => format!("no {kind} splat found; saw: {}", describe(&splats)),
+                },
+            ));
+        }
+    }
+    checks
+}
+
+fn debug_checks(console: &str, report: &Report) -> Vec<Check> {
+    let kasan = console.contains("KernelAddressSanitizer initialized");
+    let lockdep_banner = console.contains("Lock dependency validator");
+    let before = report.fact("debug_locks before");
+    let after = report.fact("debug_locks after");
+    vec![
+        Check::new(
+            "KASAN is live",
+            kasan,
+            "no 'KernelAddressSanitizer initialized' banner on the console",
+        ),
+        Check::new(
+            "lockdep is live before and after the tests",
+            lockdep_banner && before == Some("1") && after == Some("1"),
+            format!(
+                "banner: {lockdep_banner}, debug_locks before: {before:?}, after: {after:?} \
+                 (lockdep turns itself off after its first report)"
+            ),
+        ),
+    ]
+}
+
+/// The first splat with its report, and how many followed.
+pub fn describe(splats: &[Splat]) -> String {
+    let Some(first) = splats.first() else {
+        return "none".to_string();
+    };
+    let mut text = format!(
+        "{} splat(s); the first, {} at console line {}:\n",
+        splats.len(),
+        first.kind,
+        first.line
+    );
+    for line in &first.excerpt {
+        text.push_str("    ");
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
+}
+
+/// Prints the checks and returns (passed, failed, skipped).
+pub fn print(checks: &[Check]) -> (usize, usize, usize) {
+    let mut counts = (0, 0, 0);
+    for check in checks {
+        match check.status {
+            Status::Passed => {
+                counts.0 += 1;
+                println!("ok - {}", check.name);
+            }
+            Status::Failed => {
+                counts.1 += 1;
+                println!("not ok - {}", check.name);
+                for line in check.detail.lines() {
+                    println!("#   {line}");
+                }
+            }
+            Status::Skipped => {
+                counts.2 += 1;
+                println!("ok - {} # SKIP {}", check.name, check.detail);
+            }
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::parse;
+
+    const CLEAN_CONSOLE: &str = "[ 0.0] KernelAddressSanitizer initialized (generic)\n\
+                                 [ 0.1] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar\n";
+
+    fn results(tainted: u64) -> Report {
+        parse(&format!(
+            "shrinkfs-rig: debug_locks before 1\nshrinkfs-rig: begin t\n1..1\nok 1 t.a\n\
+             shrinkfs-rig: end t 0\nshrinkfs-rig: debug_locks after 1\n\
+             shrinkfs-rig: tainted after {tainted}\nshrinkfs-rig: done\n"
+        ))
+    }
+
+    fn failed(checks: &[Check]) -> Vec<&str> {
+        checks
+            .iter()
+            .filter(|c| c.status == Status::Failed)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    fn debug() -> Expectations {
+        Expectations {
+            debug_kernel: true,
+            splats: vec![],
+        }
+    }
+
+    #[test]
+    fn a_clean_run_passes_every_check() {
+        let checks = judge(CLEAN_CONSOLE, &results(4096), false, &debug());
+        assert!(failed(&checks).is_empty(), "{checks:?}");
+        assert_eq!(checks.len(), 6);
+    }
+
+    #[test]
+    fn a_splat_fails_the_run_and_is_named() {
+        let console = format!("{CLEAN_CONSOLE}[ 3.0] BUG: KASAN: slab-use-after-free in d_walk+0x1/0x2\n");
+        let checks = judge(&console, &results(4096), false, &debug());
+        assert_eq!(failed(&checks), vec!["no kernel splat"]);
+        let detail = &checks.iter().find(|c| c.name == "no kernel splat").unwrap().detail;
+        assert!(detail.contains("KASAN at console line 3"), "{detail}");
+    }
+
+    #[test]
+    fn silent_taint_dead_lockdep_and_timeouts_fail() {
+        let console = "[ 0.0] KernelAddressSanitizer initialized (generic)\n";
+        let checks = judge(console, &results(4096 | 512), true, &debug());
+        assert_eq!(
+            failed(&checks),
+            vec![
+                "guest ran to its end",
+                "lockdep is live before and after the tests",
+                "kernel not tainted"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_self_test_passes_only_when_the_provoked_splat_is_found() {
+        let expect = Expectations {
+            debug_kernel: false,
+            splats: vec!["WARN", "KASAN"],
+        };
+        let console = "[ 1.0] WARNING: CPU: 0 PID: 1 at drivers/misc/lkdtm/bugs.c:1 x+0x1/0x2\n";
+        let checks = judge(console, &results(512), false, &expect);
+        assert_eq!(failed(&checks), vec!["rig detects a provoked KASAN splat"]);
+    }
+}

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! shrinkfs: a filesystem whose dentries live and die on the real dcache, for
+//! beating up dcache changes.
+
+mod shrinkfs;
+mod vfs;
+
+use kernel::prelude::*;
+
+module! {
+    type: ShrinkFsModule,
+    name: "shrinkfs",
+    author: "shrinkfs developers",
+    description: "A filesystem for torturing the dcache's shrinking paths",
+    license: "GPL",
+}
+
+/// Storage for the filesystem type: static, as lockdep requires.
+static SHRINKFS_TYPE: vfs::FileSystemType = vfs::FileSystemType::new();
+
+struct ShrinkFsModule {
+    _registration: vfs::Registration,
+}
+
+impl kernel::Module for ShrinkFsModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let registration = vfs::Registration::new::<shrinkfs::ShrinkFs>(&SHRINKFS_TYPE, module)?;
+        pr_info!("registered filesystem type shrinkfs\n");
+        Ok(Self {
+            _registration: registration,
+        })
+    }
+}

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shrinkfs: load the module, mount and inspect an empty shrinkfs, unmount,
+ * unload - checking every step, including that the module cannot go while a
+ * mount holds it.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#define SHRINKFS_MAGIC	0x7368726b
+#define SHRINKFS_ROOT_INO	1
+
+static const char *module_path(void)
+{
+	const char *path = getenv("SHRINKFS_MODULE");
+
+	return path ? path : "/shrinkfs/shrinkfs.ko";
+}
+
+static int load_module(void)
+{
+	int fd = open(module_path(), O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(__NR_finit_module, fd, "", 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int unload_module(void)
+{
+	return syscall(__NR_delete_module, "shrinkfs", O_NONBLOCK) ? -errno : 0;
+}
+
+/* Whether /proc/filesystems lists shrinkfs. */
+static int fs_registered(void)
+{
+	char line[128];
+	int found = 0;
+	FILE *f = fopen("/proc/filesystems", "r");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (!strcmp(line, "nodev\tshrinkfs\n"))
+			found = 1;
+	fclose(f);
+	return found;
+}
+
+FIXTURE(module) {
+	char mnt[64];
+};
+
+FIXTURE_SETUP(module)
+{
+	if (getuid())
+		SKIP(return, "loading modules needs root");
+	ASSERT_EQ(0, load_module());
+	snprintf(self->mnt, sizeof(self->mnt), "/tmp/shrinkfs-%d", getpid());
+	ASSERT_EQ(0, mkdir(self->mnt, 0755));
+}
+
+FIXTURE_TEARDOWN(module)
+{
+	umount2(self->mnt, MNT_DETACH);
+	rmdir(self->mnt);
+	unload_module();
+}
+
+TEST_F(module, registers_and_unregisters_the_type)
+{
+	ASSERT_EQ(1, fs_registered());
+	ASSERT_EQ(0, unload_module());
+	ASSERT_EQ(0, fs_registered());
+	ASSERT_EQ(-ENOENT, unload_module());
+}
+
+TEST_F(module, mounts_an_empty_root)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, NULL));
+	ASSERT_EQ(0, stat(self->mnt, &st));
+	EXPECT_TRUE(S_ISDIR(st.st_mode));
+	EXPECT_EQ(0555, (int)(st.st_mode & 07777));
+	EXPECT_EQ(SHRINKFS_ROOT_INO, (int)st.st_ino);
+	EXPECT_EQ(2, (int)st.st_nlink);
+	EXPECT_NE(0, st.st_mtime);
+	ASSERT_EQ(0, statfs(self->mnt, &sfs));
+	EXPECT_EQ(SHRINKFS_MAGIC, (long)sfs.f_type);
+	ASSERT_EQ(0, umount(self->mnt));
+	ASSERT_EQ(0, unload_module());
+}
+
+TEST_F(module, is_read_only)
+{
+	char path[128];
+
+	ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, NULL));
+	snprintf(path, sizeof(path), "%s/new", self->mnt);
+	EXPECT_EQ(-1, mkdir(path, 0755));
+	EXPECT_EQ(EROFS, errno);
+	EXPECT_EQ(-1, open(path, O_CREAT | O_WRONLY, 0644));
+	EXPECT_EQ(EROFS, errno);
+	ASSERT_EQ(0, umount(self->mnt));
+}
+
+TEST_F(module, each_mount_is_its_own_superblock)
+{
+	char second[80];
+	struct stat a, b;
+
+	snprintf(second, sizeof(second), "%s-b", self->mnt);
+	ASSERT_EQ(0, mkdir(second, 0755));
+	ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, NULL));
+	ASSERT_EQ(0, mount("none", second, "shrinkfs", 0, NULL));
+	ASSERT_EQ(0, stat(self->mnt, &a));
+	ASSERT_EQ(0, stat(second, &b));
+	EXPECT_NE(a.st_dev, b.st_dev);
+	EXPECT_EQ(0, umount(second));
+	EXPECT_EQ(0, rmdir(second));
+	ASSERT_EQ(0, umount(self->mnt));
+}
+
+TEST_F(module, stays_loaded_while_mounted)
+{
+	ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, NULL));
+	EXPECT_EQ(-EWOULDBLOCK, unload_module());
+	EXPECT_EQ(1, fs_registered());
+	ASSERT_EQ(0, umount(self->mnt));
+	ASSERT_EQ(0, unload_module());
+}
+
+TEST_F(module, rejects_an_unknown_option)
+{
+	EXPECT_EQ(-1, mount("none", self->mnt, "shrinkfs", 0, "no_such_option=1"));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_HARNESS_MAIN
