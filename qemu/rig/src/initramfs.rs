@@ -35,8 +35,20 @@ impl Initramfs {
     pub fn new(init_script: &Path) -> Result<Self> {
         let mut fs = Initramfs::default();
         for dir in [
-            "bin", "sbin", "dev", "proc", "sys", "tmp", "mnt", "root", "etc", "usr", "usr/bin",
-            "usr/sbin", "shrinkfs", GUEST_SELFTESTS,
+            "bin",
+            "sbin",
+            "dev",
+            "proc",
+            "sys",
+            "tmp",
+            "mnt",
+            "root",
+            "etc",
+            "usr",
+            "usr/bin",
+            "usr/sbin",
+            "shrinkfs",
+            GUEST_SELFTESTS,
         ] {
             fs.entries.push((dir.to_string(), Body::Directory));
         }
@@ -96,9 +108,7 @@ impl Initramfs {
                     Cursor::new(Vec::new()),
                 ),
                 Body::File { data, mode } => (
-                    builder
-                        .mode(mode)
-                        .set_mode_file_type(ModeFileType::Regular),
+                    builder.mode(mode).set_mode_file_type(ModeFileType::Regular),
                     Cursor::new(data),
                 ),
                 Body::CharDevice { major, minor } => (
@@ -146,7 +156,10 @@ mod tests {
         }
         assert_eq!(
             names,
-            vec![("bin".to_string(), 0o040755), ("init".to_string(), 0o100755)]
+            vec![
+                ("bin".to_string(), 0o040755),
+                ("init".to_string(), 0o100755)
+            ]
         );
         fs::remove_dir_all(&dir).unwrap();
     }

@@ -85,8 +85,13 @@ impl Source {
                 Ok(format!("{DEBIAN_PACKAGE} {version}"))
             }
             Source::Git(tree) => {
-                let head = capture(Command::new("git").arg("-C").arg(tree).args(["rev-parse", "HEAD"]))
-                    .with_context(|| format!("KSRC={} is not a git checkout", tree.display()))?;
+                let head = capture(
+                    Command::new("git")
+                        .arg("-C")
+                        .arg(tree)
+                        .args(["rev-parse", "HEAD"]),
+                )
+                .with_context(|| format!("KSRC={} is not a git checkout", tree.display()))?;
                 Ok(format!("git {head}"))
             }
         }
@@ -96,7 +101,9 @@ impl Source {
         match self {
             Source::Debian => {
                 if !Path::new(DEBIAN_TARBALL).exists() {
-                    bail!("{DEBIAN_TARBALL} is missing: run `make setup` (package {DEBIAN_PACKAGE})");
+                    bail!(
+                        "{DEBIAN_TARBALL} is missing: run `make setup` (package {DEBIAN_PACKAGE})"
+                    );
                 }
                 run_with_progress(
                     "extract",
@@ -227,9 +234,7 @@ fn parse_series(text: &str) -> Vec<&str> {
 /// Builds the requested kernel unless the cache already holds it.
 pub fn ensure(req: &Request) -> Result<Kernel> {
     let inputs = Inputs::gather(req, false)?;
-    let base_dir = req
-        .cache
-        .join(format!("{}-{}", req.variant, inputs.key()));
+    let base_dir = req.cache.join(format!("{}-{}", req.variant, inputs.key()));
     let base = build_tree(req, &inputs, &base_dir, None)?;
     let Some(mutant) = &req.mutant else {
         return Ok(base);
@@ -290,14 +295,22 @@ fn build_tree(
         cmd
     };
     if mutant_of.is_none() {
-        run_with_progress("tinyconfig", &mut kmake("tinyconfig"), &dir.join("config.log"))?;
+        run_with_progress(
+            "tinyconfig",
+            &mut kmake("tinyconfig"),
+            &dir.join("config.log"),
+        )?;
         let mut merge = Command::new(dir.join("scripts/kconfig/merge_config.sh"));
         merge
             .current_dir(dir)
             .args(["-m", "-O", "build", "build/.config"])
             .args(&inputs.fragments);
         run_with_progress("merge config", &mut merge, &dir.join("config.log"))?;
-        run_with_progress("olddefconfig", &mut kmake("olddefconfig"), &dir.join("config.log"))?;
+        run_with_progress(
+            "olddefconfig",
+            &mut kmake("olddefconfig"),
+            &dir.join("config.log"),
+        )?;
         verify_config(&build_dir.join(".config"), &inputs.fragments)?;
     }
     let mut build = kmake("all");
@@ -318,7 +331,12 @@ fn copy_base_tree(base: &Path, dir: &Path) -> Result<()> {
                   case \"${e##*/}\" in build) cp -a \"$e\" \"$2\"/ ;; *) cp -al \"$e\" \"$2\"/ ;; esac; done";
     run_with_progress(
         "copy base tree",
-        Command::new("sh").arg("-c").arg(script).arg("sh").arg(base).arg(dir),
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("sh")
+            .arg(base)
+            .arg(dir),
         &dir.join("extract.log"),
     )?;
     for stamp in [SOURCE_READY, "build/.shrinkfs-build-complete"] {
@@ -329,7 +347,13 @@ fn copy_base_tree(base: &Path, dir: &Path) -> Result<()> {
 
 fn apply_patch(dir: &Path, patch: &Path) -> Result<()> {
     let output = Command::new("patch")
-        .args(["-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-d"])
+        .args([
+            "-p1",
+            "--batch",
+            "--forward",
+            "--no-backup-if-mismatch",
+            "-d",
+        ])
         .arg(dir)
         .arg("-i")
         .arg(patch)
@@ -377,7 +401,10 @@ pub fn missing_options(fragment: &str, config: &str) -> Vec<String> {
         .lines()
         .map(str::trim)
         .filter(|line| {
-            if let Some(off) = line.strip_prefix("# ").and_then(|l| l.strip_suffix(" is not set")) {
+            if let Some(off) = line
+                .strip_prefix("# ")
+                .and_then(|l| l.strip_suffix(" is not set"))
+            {
                 matches!(set.get(off), Some(v) if *v != "n")
             } else if let Some((name, value)) = line.split_once('=') {
                 line.starts_with("CONFIG_") && set.get(name) != Some(&value)
@@ -403,9 +430,7 @@ fn toolchain_identity() -> Result<String> {
 
 /// Runs a command and returns its trimmed stdout, failing on a non-zero exit.
 pub fn capture(cmd: &mut Command) -> Result<String> {
-    let output = cmd
-        .output()
-        .with_context(|| format!("running {cmd:?}"))?;
+    let output = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     if !output.status.success() {
         bail!(
             "{cmd:?} failed: {}",

@@ -66,7 +66,7 @@ struct KernelArgs {
     jobs: usize,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct GuestArgs {
     /// The kernel build directory whose bzImage boots.
     #[arg(long)]
@@ -83,6 +83,7 @@ struct GuestArgs {
     /// Where logs go.
     #[arg(long, default_value = "out")]
     out: PathBuf,
+    /// `tcg`, `kvm`, or `auto`: KVM if a probe boot under it finishes.
     #[arg(long, default_value = "tcg")]
     accel: Accel,
     #[arg(long, default_value_t = 2)]
@@ -176,7 +177,10 @@ fn read_lossy(path: &Path) -> Result<String> {
 fn prepare(guest: &GuestArgs, name: &str, append: &str, script: Option<&Path>) -> Result<Boot> {
     let bzimage = guest.kdir.join("arch/x86/boot/bzImage");
     if !bzimage.exists() {
-        bail!("{} is missing: build the kernel first (`make kernel`)", bzimage.display());
+        bail!(
+            "{} is missing: build the kernel first (`make kernel`)",
+            bzimage.display()
+        );
     }
     let out_dir = guest.out.join(name);
     fs::create_dir_all(&out_dir)?;
@@ -190,17 +194,70 @@ fn prepare(guest: &GuestArgs, name: &str, append: &str, script: Option<&Path>) -
     }
     let initramfs = out_dir.join("initramfs.cpio");
     image.write(&initramfs)?;
+    let accel = match guest.accel {
+        Accel::Auto => probe_kvm(guest)?,
+        accel => accel,
+    };
     Ok(Boot {
         bzimage,
         initramfs,
         append: append.to_string(),
-        accel: guest.accel,
+        accel,
         cpus: guest.cpus,
         memory_mib: guest.memory_mib,
         timeout: Duration::from_secs(guest.timeout),
         out_dir,
         verbose: guest.verbose,
     })
+}
+
+/// Where the outcome of a KVM probe for one kernel build is kept.
+const KVM_PROBE_FILE: &str = ".shrinkfs-kvm-probe";
+/// A KVM boot of the test guest takes seconds; a hung one never ends.
+const KVM_PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Boots the guest once under KVM with nothing to do; KVM is used only if
+/// that boot reaches the end of its init. The answer is kept per kernel build.
+fn probe_kvm(guest: &GuestArgs) -> Result<Accel> {
+    let record = guest.kdir.join(KVM_PROBE_FILE);
+    if let Ok(answer) = fs::read_to_string(&record) {
+        return answer.trim().parse();
+    }
+    let accel = if fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_err()
+    {
+        eprintln!("accel: /dev/kvm is not usable; using TCG");
+        Accel::Tcg
+    } else {
+        let mut boot = prepare(
+            &GuestArgs {
+                accel: Accel::Kvm,
+                ..guest.clone()
+            },
+            "kvm-probe",
+            "RIG_MODE=probe",
+            None,
+        )?;
+        boot.timeout = KVM_PROBE_TIMEOUT;
+        let finished = boot.run("kvm probe")?;
+        let report = results::parse(&read_lossy(&finished.results_log)?);
+        if report.done && !finished.timed_out {
+            eprintln!(
+                "accel: a KVM guest booted in {:.1} s; using KVM",
+                finished.seconds
+            );
+            Accel::Kvm
+        } else {
+            eprintln!("accel: the KVM probe guest did not finish; using TCG");
+            Accel::Tcg
+        }
+    };
+    let name = if accel == Accel::Kvm { "kvm" } else { "tcg" };
+    fs::write(&record, name)?;
+    Ok(accel)
 }
 
 /// Boots, waits, judges: the checks of one guest run.
@@ -213,7 +270,12 @@ fn boot_and_judge(boot: &Boot, label: &str, expect: &Expectations) -> Result<Vec
         finished.seconds,
         finished.console_log.display()
     );
-    Ok(verdict::judge(&console, &report, finished.timed_out, expect))
+    Ok(verdict::judge(
+        &console,
+        &report,
+        finished.timed_out,
+        expect,
+    ))
 }
 
 /// How much of the provoked report the self-test shows.

@@ -36,7 +36,10 @@ impl StatusLine {
             let text: String = text.chars().take(width).collect();
             let _ = write!(err, "\r\x1b[2K{text}");
             self.drawn = true;
-        } else if self.last_print.is_none_or(|t| t.elapsed() >= QUIET_INTERVAL) {
+        } else if self
+            .last_print
+            .is_none_or(|t| t.elapsed() >= QUIET_INTERVAL)
+        {
             let _ = writeln!(err, "{text}");
             self.last_print = Some(Instant::now());
         }

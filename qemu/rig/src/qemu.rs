@@ -26,6 +26,8 @@ const BASE_APPEND: &str =
 pub enum Accel {
     Tcg,
     Kvm,
+    /// KVM if a short probe boot under KVM finishes, else TCG.
+    Auto,
 }
 
 impl std::str::FromStr for Accel {
@@ -35,7 +37,8 @@ impl std::str::FromStr for Accel {
         match s {
             "tcg" => Ok(Accel::Tcg),
             "kvm" => Ok(Accel::Kvm),
-            _ => bail!("unknown accelerator '{s}' (known: tcg, kvm)"),
+            "auto" => Ok(Accel::Auto),
+            _ => bail!("unknown accelerator '{s}' (known: tcg, kvm, auto)"),
         }
     }
 }
@@ -66,8 +69,9 @@ impl Boot {
     fn command(&self, console: &str, results: &Path) -> Command {
         let mut cmd = Command::new("qemu-system-x86_64");
         match self.accel {
-            Accel::Tcg => cmd.args(["-accel", "tcg,thread=multi", "-cpu", "max"]),
             Accel::Kvm => cmd.args(["-accel", "kvm", "-cpu", "host"]),
+            // `Auto` is resolved before a boot; TCG is the safe reading.
+            Accel::Tcg | Accel::Auto => cmd.args(["-accel", "tcg,thread=multi", "-cpu", "max"]),
         };
         cmd.args(["-smp", &self.cpus.to_string()])
             .args(["-m", &format!("{}M", self.memory_mib)])

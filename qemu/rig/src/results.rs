@@ -96,7 +96,9 @@ fn parse_case(line: &str) -> Option<Case> {
             Outcome::Skip(d[4..].trim().to_string())
         }
         // A TODO test is expected to fail and does not count against the run.
-        Some(d) if d.len() >= 4 && d[..4].eq_ignore_ascii_case("todo") => Outcome::Skip(d.to_string()),
+        Some(d) if d.len() >= 4 && d[..4].eq_ignore_ascii_case("todo") => {
+            Outcome::Skip(d.to_string())
+        }
         _ if passed => Outcome::Pass,
         _ => Outcome::Fail,
     };
@@ -227,7 +229,10 @@ shrinkfs-rig: debug_locks after 0
                     shrinkfs-rig: begin u\nshrinkfs-rig: end u 139\nshrinkfs-rig: done\n";
         let report = parse(text);
         assert!(report.done);
-        assert_eq!(report.programs[0].problems(), vec!["t planned 2 tests but reported 1"]);
+        assert_eq!(
+            report.programs[0].problems(),
+            vec!["t planned 2 tests but reported 1"]
+        );
         assert_eq!(
             report.programs[1].problems(),
             vec!["u exited with status 139", "u printed no TAP plan"]

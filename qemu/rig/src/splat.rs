@@ -15,19 +15,37 @@ use regex::Regex;
 const KINDS: &[(&str, &str)] = &[
     ("KASAN", r"^BUG: KASAN: "),
     ("kmemleak", r"^kmemleak: \d+ new suspected memory leaks"),
-    ("kmemleak", r"^unreferenced object 0x[0-9a-f]+ \(size \d+\):"),
-    ("lockdep", r"^WARNING: possible (circular|recursive) locking"),
+    (
+        "kmemleak",
+        r"^unreferenced object 0x[0-9a-f]+ \(size \d+\):",
+    ),
+    (
+        "lockdep",
+        r"^WARNING: possible (circular|recursive) locking",
+    ),
     ("lockdep", r"^WARNING: inconsistent lock state"),
-    ("lockdep", r"^WARNING: (bad unlock balance|held lock freed|lock held when returning|nested lock|possible irq lock inversion)"),
+    (
+        "lockdep",
+        r"^WARNING: (bad unlock balance|held lock freed|lock held when returning|nested lock|possible irq lock inversion)",
+    ),
     ("lockdep", r"^INFO: trying to register non-static key"),
     ("RCU", r"^WARNING: suspicious RCU usage"),
-    ("RCU stall", r"^(rcu: )?INFO: rcu_\w+ (self-)?detected stalls"),
+    (
+        "RCU stall",
+        r"^(rcu: )?INFO: rcu_\w+ (self-)?detected stalls",
+    ),
     ("dentry still in use", r"^BUG: Dentry .* still in use"),
     ("busy inodes", r"^VFS: Busy inodes after unmount"),
-    ("hung task", r"^INFO: task .* blocked for more than \d+ seconds"),
+    (
+        "hung task",
+        r"^INFO: task .* blocked for more than \d+ seconds",
+    ),
     ("soft lockup", r"^watchdog: BUG: soft lockup"),
     ("hard lockup", r"^watchdog: .*hard LOCKUP"),
-    ("sleep in atomic", r"^BUG: sleeping function called from invalid context"),
+    (
+        "sleep in atomic",
+        r"^BUG: sleeping function called from invalid context",
+    ),
     ("list corruption", r"^list_(add|del) corruption"),
     ("debugobjects", r"^ODEBUG: "),
     ("UBSAN", r"^UBSAN: "),

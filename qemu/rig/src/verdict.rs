@@ -24,7 +24,11 @@ impl Check {
     fn new(name: impl Into<String>, passed: bool, detail: impl Into<String>) -> Self {
         Check {
             name: name.into(),
-            status: if passed { Status::Passed } else { Status::Failed },
+            status: if passed {
+                Status::Passed
+            } else {
+                Status::Failed
+            },
             detail: detail.into(),
         }
     }
@@ -55,7 +59,11 @@ pub fn judge(console: &str, report: &Report, timed_out: bool, expect: &Expectati
             });
         }
         for problem in program.problems() {
-            checks.push(Check::new(format!("{}: finished", program.name), false, problem));
+            checks.push(Check::new(
+                format!("{}: finished", program.name),
+                false,
+                problem,
+            ));
         }
     }
     checks.push(Check::new(
@@ -72,7 +80,11 @@ pub fn judge(console: &str, report: &Report, timed_out: bool, expect: &Expectati
     }
     let splats = splat::scan(console);
     if expect.splats.is_empty() {
-        checks.push(Check::new("no kernel splat", splats.is_empty(), describe(&splats)));
+        checks.push(Check::new(
+            "no kernel splat",
+            splats.is_empty(),
+            describe(&splats),
+        ));
         let tainted = report
             .fact("tainted after")
             .and_then(|t| t.parse::<u64>().ok());
@@ -203,10 +215,15 @@ mod tests {
 
     #[test]
     fn a_splat_fails_the_run_and_is_named() {
-        let console = format!("{CLEAN_CONSOLE}[ 3.0] BUG: KASAN: slab-use-after-free in d_walk+0x1/0x2\n");
+        let console =
+            format!("{CLEAN_CONSOLE}[ 3.0] BUG: KASAN: slab-use-after-free in d_walk+0x1/0x2\n");
         let checks = judge(&console, &results(4096), false, &debug());
         assert_eq!(failed(&checks), vec!["no kernel splat"]);
-        let detail = &checks.iter().find(|c| c.name == "no kernel splat").unwrap().detail;
+        let detail = &checks
+            .iter()
+            .find(|c| c.name == "no kernel splat")
+            .unwrap()
+            .detail;
         assert!(detail.contains("KASAN at console line 3"), "{detail}");
     }
 

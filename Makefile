@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0
+# shrinkfs: a Rust filesystem and a QEMU rig for beating up dcache changes.
+#
+#   make setup    install what the rig needs (idempotent)
+#   make check    build kernel + module + selftests, boot, test, judge
+#   make          build the module (KDIR= for your own Rust-enabled kernel)
+#   make kernel   build (or reuse) the selected kernel
+#   make vm       a shell in the guest; make vm RUN=script.sh runs a script
+#
+# Knobs: KERNEL=patched|stock  MUTANT=file.patch  KSRC=6.12.y git tree
+#        KDIR=kernel build dir  ACCEL=tcg|kvm|auto  TIMEOUT=seconds  VERBOSE=1
+
+CARGO_HOME ?= $(HOME)/.cargo
+export PATH := $(CARGO_HOME)/bin:$(PATH)
+
+KERNEL ?= patched
+ACCEL ?= tcg
+TIMEOUT ?= 900
+JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
+CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/shrinkfs
+OUT := $(CURDIR)/out
+
+RIG := $(CURDIR)/target/release/shrinkfs-rig
+KDIR_FILE := $(OUT)/kdir
+
+ifeq ($(origin KDIR),undefined)
+# The rig builds or finds the kernel and records its build dir; the recipes
+# below read it only after `kernel` has run.
+kdir = $(shell cat $(KDIR_FILE))
+else
+kdir = $(KDIR)
+endif
+# kselftest_harness.h comes from the kernel's source tree.
+ksrc_tree = $(if $(wildcard $(kdir)/source),$(kdir)/source,$(kdir))
+
+kernel_args := --variant $(KERNEL) --cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
+	$(if $(MUTANT),--mutant $(abspath $(MUTANT))) $(if $(KSRC),--ksrc $(abspath $(KSRC)))
+guest_args = --kdir $(kdir) --module $(CURDIR)/shrinkfs.ko --selftests $(OUT)/selftests \
+	--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --timeout $(TIMEOUT) \
+	$(if $(VERBOSE),--verbose)
+
+all: module
+
+setup:
+	@bash qemu/setup $(CACHE)
+
+rig:
+	@cargo build --release --quiet -p shrinkfs-rig
+
+kernel: rig
+ifeq ($(origin KDIR),undefined)
+	@mkdir -p $(OUT)
+	@$(RIG) kernel $(kernel_args) > $(KDIR_FILE).tmp
+	@mv $(KDIR_FILE).tmp $(KDIR_FILE)
+else
+	@echo "kernel: using KDIR=$(KDIR)"
+endif
+
+module: kernel
+	$(MAKE) -C $(kdir) M=$(CURDIR) LLVM=1 ARCH=x86_64 modules
+
+selftests: kernel
+	$(MAKE) -C selftests KSRC=$(ksrc_tree) OUT=$(OUT)/selftests
+
+host-tests:
+	cargo fmt --all -- --check
+	cargo clippy --release --quiet --all-targets -- -D warnings
+	cargo test --release --quiet
+
+check: host-tests module selftests
+	@$(RIG) check $(guest_args) --self-test
+
+vm: module selftests
+	@$(RIG) vm $(guest_args) $(if $(RUN),--run $(abspath $(RUN)))
+
+# Scan a console log for kernel splats: make scan LOG=console.log
+scan: rig
+	@$(RIG) scan $(LOG)
+
+clean:
+	-$(MAKE) -C $(kdir) M=$(CURDIR) LLVM=1 ARCH=x86_64 clean 2>/dev/null
+	rm -rf $(OUT)
+
+.PHONY: all setup rig kernel module selftests host-tests check vm scan clean
