@@ -259,7 +259,11 @@ fn build_tree(
     mutant_of: Option<(&Path, &Path)>,
 ) -> Result<Kernel> {
     let build_dir = dir.join("build");
-    if let Ok(version) = fs::read_to_string(build_dir.join(BUILD_COMPLETE)) {
+    let source_ready = dir.join(SOURCE_READY).exists();
+    if let Some(version) = fs::read_to_string(build_dir.join(BUILD_COMPLETE))
+        .ok()
+        .filter(|_| source_ready)
+    {
         eprintln!("kernel: cached {} ({})", dir.display(), version.trim());
         return Ok(Kernel {
             build_dir,
@@ -267,7 +271,7 @@ fn build_tree(
         });
     }
     eprintln!("kernel: building {}", dir.display());
-    if !dir.join(SOURCE_READY).exists() {
+    if !source_ready {
         if dir.exists() {
             fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
@@ -281,6 +285,7 @@ fn build_tree(
             }
             Some((base, mutant)) => {
                 copy_base_tree(base, dir)?;
+                // The base was patched already; only the mutant is new.
                 apply_patch(dir, mutant)?;
             }
         }
@@ -327,20 +332,34 @@ fn copy_base_tree(base: &Path, dir: &Path) -> Result<()> {
     // Sources are only ever replaced by `patch` (write to a temporary file,
     // then rename), so sharing their inodes with the base is safe; build
     // outputs are rewritten in place by Kbuild, so they get a real copy.
-    let script = "set -e; for e in \"$1\"/* \"$1\"/.[!.]*; do \
-                  case \"${e##*/}\" in build) cp -a \"$e\" \"$2\"/ ;; *) cp -al \"$e\" \"$2\"/ ;; esac; done";
+    // objtool's and the Rust crates' dependency files record absolute paths:
+    // pointing them at the copy keeps Kbuild from rebuilding everything.
+    const SCRIPT: &str = r#"
+        set -e
+        base=$1 dir=$2
+        for e in "$base"/* "$base"/.[!.]*; do
+            case "${e##*/}" in
+            build) cp -a "$e" "$dir"/ ;;
+            *.log | .shrinkfs-*) ;;
+            *) cp -al "$e" "$dir"/ ;;
+            esac
+        done
+        grep -rlZF --include='.*.cmd' --include='*.d' "$base" "$dir/build" |
+            xargs -0 -r sed -i "s|$base|$dir|g"
+    "#;
     run_with_progress(
         "copy base tree",
         Command::new("sh")
             .arg("-c")
-            .arg(script)
+            .arg(SCRIPT)
             .arg("sh")
             .arg(base)
             .arg(dir),
         &dir.join("extract.log"),
     )?;
-    for stamp in [SOURCE_READY, "build/.shrinkfs-build-complete"] {
-        let _ = fs::remove_file(dir.join(stamp));
+    // The base's stamps and probe results are not the mutant's.
+    for stamp in [BUILD_COMPLETE, ".shrinkfs-kvm-probe"] {
+        let _ = fs::remove_file(dir.join("build").join(stamp));
     }
     Ok(())
 }

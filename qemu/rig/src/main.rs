@@ -242,17 +242,26 @@ fn probe_kvm(guest: &GuestArgs) -> Result<Accel> {
             None,
         )?;
         boot.timeout = KVM_PROBE_TIMEOUT;
-        let finished = boot.run("kvm probe")?;
-        let report = results::parse(&read_lossy(&finished.results_log)?);
-        if report.done && !finished.timed_out {
-            eprintln!(
-                "accel: a KVM guest booted in {:.1} s; using KVM",
-                finished.seconds
-            );
-            Accel::Kvm
-        } else {
-            eprintln!("accel: the KVM probe guest did not finish; using TCG");
-            Accel::Tcg
+        match boot.run("kvm probe") {
+            Ok(finished) if finished.timed_out => {
+                eprintln!("accel: the KVM probe guest hung; using TCG");
+                Accel::Tcg
+            }
+            Ok(finished) if results::parse(&read_lossy(&finished.results_log)?).done => {
+                eprintln!(
+                    "accel: a KVM guest booted in {:.1} s; using KVM",
+                    finished.seconds
+                );
+                Accel::Kvm
+            }
+            Ok(_) => {
+                eprintln!("accel: the KVM probe guest died before its init finished; using TCG");
+                Accel::Tcg
+            }
+            Err(e) => {
+                eprintln!("accel: KVM does not work here ({e:#}); using TCG");
+                Accel::Tcg
+            }
         }
     };
     let name = if accel == Accel::Kvm { "kvm" } else { "tcg" };

@@ -121,7 +121,11 @@ pub fn scan(log: &str) -> Vec<Splat> {
             if ended || splat.excerpt.len() >= EXCERPT_LINES {
                 open = None;
             }
-            if ended || classify(msg).is_none() {
+            let kind = classify(msg);
+            // `BUG: Dentry ... still in use` and the like print their header,
+            // then WARN(): one report, whose stack is the WARN's.
+            let continues = splats[current].excerpt.len() == 2 && kind == Some("WARN");
+            if ended || continues || kind.is_none() {
                 continue;
             }
             // A new header inside an open report: the one before has ended.
@@ -178,14 +182,16 @@ mod tests {
     }
 
     #[test]
-    fn a_second_header_starts_a_second_splat() {
+    fn a_warn_right_after_a_header_belongs_to_it() {
         let log = "\
 [ 1.0] BUG: Dentry 0000000012345678{i=2,n=d0}  still in use (1) [unmount of shrinkfs shrinkfs]
 [ 1.0] WARNING: CPU: 0 PID: 1 at fs/dcache.c:1540 umount_check+0x1/0x2
 [ 1.0] ---[ end trace 0000000000000000 ]---
 [ 1.2] VFS: Busy inodes after unmount of shrinkfs (shrinkfs)
 ";
-        let kinds: Vec<_> = scan(log).iter().map(|s| s.kind).collect();
-        assert_eq!(kinds, vec!["dentry still in use", "WARN", "busy inodes"]);
+        let splats = scan(log);
+        let kinds: Vec<_> = splats.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, vec!["dentry still in use", "busy inodes"]);
+        assert!(splats[0].excerpt[1].contains("umount_check"));
     }
 }
