@@ -147,6 +147,54 @@ pub fn scan(log: &str) -> Vec<Splat> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    fn sample(dir: &str, name: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(dir)
+            .join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// Console logs with reports in them, and the kinds the scan must name,
+    /// in order. `lkdtm-*` and `leaked-*` are real consoles of this rig's
+    /// kernel (LKDTM; a module that leaked its root dentry at umount).
+    const SPLAT_SAMPLES: &[(&str, &[&str])] = &[
+        ("lkdtm-warn-and-kasan.log", &["WARN", "KASAN"]),
+        (
+            "leaked-root-dentry.log",
+            &["dentry still in use", "busy inodes", "dentry still in use"],
+        ),
+    ];
+
+    #[test]
+    fn finds_and_names_every_sample_report() {
+        for (name, kinds) in SPLAT_SAMPLES {
+            let splats = scan(&sample("splats", name));
+            let found: Vec<_> = splats.iter().map(|s| s.kind).take(kinds.len()).collect();
+            assert_eq!(&found, kinds, "{name}");
+            // The report comes with its stack or details, not just a header.
+            assert!(
+                splats[0].excerpt.len() > 5,
+                "{name}: {:?}",
+                splats[0].excerpt
+            );
+        }
+    }
+
+    #[test]
+    fn clean_consoles_have_no_splat() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/clean");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(scan(&text), vec![], "{}", path.display());
+            seen += 1;
+        }
+        assert!(seen > 0);
+    }
 
     #[test]
     fn strips_printk_timestamps() {
