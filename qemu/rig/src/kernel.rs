@@ -171,7 +171,7 @@ impl Inputs {
         for fragment in &fragments {
             let content = fs::read(fragment)
                 .with_context(|| format!("reading config fragment {}", fragment.display()))?;
-            parts.push((format!("fragment {}", fragment.display()), content));
+            parts.push((format!("fragment {}", file_name(fragment)), content));
         }
         let mut patches = if req.variant.applies_series() {
             series(&req.repo.join("patches"))?
