@@ -6,6 +6,7 @@
 #   make          build the module (KDIR= for your own Rust-enabled kernel)
 #   make kernel   build (or reuse) the selected kernel
 #   make vm       a shell in the guest; make vm RUN=script.sh runs a script
+#   make patches-check   checkpatch and a build after each patch of the series
 #
 # Knobs: KERNEL=patched|stock  MUTANT=file.patch  KSRC=6.12.y git tree
 #        KDIR=kernel build dir  ACCEL=tcg|kvm|auto  TIMEOUT=seconds  VERBOSE=1
@@ -34,7 +35,7 @@ endif
 ksrc_tree = $(if $(wildcard $(kdir)/source),$(kdir)/source,$(kdir))
 
 kernel_args := --variant $(KERNEL) --cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
-	$(if $(MUTANT),--mutant $(abspath $(MUTANT))) $(if $(KSRC),--ksrc $(abspath $(KSRC)))
+	$(if $(MUTANT),--patch $(abspath $(MUTANT))) $(if $(KSRC),--ksrc $(abspath $(KSRC)))
 guest_args = --kdir $(kdir) --module $(CURDIR)/shrinkfs.ko --selftests $(OUT)/selftests \
 	--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --timeout $(TIMEOUT) \
 	$(if $(VERBOSE),--verbose)
@@ -73,6 +74,11 @@ check: host-tests module selftests
 vm: module selftests
 	@$(RIG) vm $(guest_args) $(if $(RUN),--run $(abspath $(RUN)))
 
+# checkpatch --strict on every patch of the series, and a kernel build after
+# each one (grown incrementally from the stock kernel).
+patches-check: rig
+	@$(RIG) patches-check $(filter-out --variant $(KERNEL),$(kernel_args))
+
 # Scan a console log for kernel splats: make scan LOG=console.log
 scan: rig
 	@$(RIG) scan $(LOG)
@@ -81,4 +87,4 @@ clean:
 	-$(MAKE) -C $(kdir) M=$(CURDIR) LLVM=1 ARCH=x86_64 clean 2>/dev/null
 	rm -rf $(OUT)
 
-.PHONY: all setup rig kernel module selftests host-tests check vm scan clean
+.PHONY: all setup rig kernel module selftests host-tests check vm scan clean patches-check

@@ -1,5 +1,6 @@
-//! Guest kernels: Debian's 6.12 source (or a user's git tree), the series, an
-//! optional mutant and a config merged from `qemu/config/` fragments, built
+//! Guest kernels: Debian's 6.12 source (or a user's git tree), the series,
+//! optional extra patches (mutants) and a config merged from `qemu/config/`
+//! fragments, built
 //! with `LLVM=1` and cached outside the checkout under a key that hashes all of
 //! those inputs.
 
@@ -138,7 +139,9 @@ pub struct Request {
     pub cache: PathBuf,
     pub source: Source,
     pub variant: Variant,
-    pub mutant: Option<PathBuf>,
+    /// Patches applied after the series, each built incrementally from the
+    /// build before it (a mutant; or the series itself, patch by patch).
+    pub extra_patches: Vec<PathBuf>,
     pub jobs: usize,
 }
 
@@ -158,7 +161,7 @@ struct Inputs {
 }
 
 impl Inputs {
-    fn gather(req: &Request, with_mutant: bool) -> Result<Self> {
+    fn gather(req: &Request) -> Result<Self> {
         let mut parts = vec![("source".to_string(), req.source.identity()?.into_bytes())];
         parts.push(("toolchain".to_string(), toolchain_identity()?.into_bytes()));
         let config_dir = req.repo.join("qemu/config");
@@ -173,26 +176,26 @@ impl Inputs {
                 .with_context(|| format!("reading config fragment {}", fragment.display()))?;
             parts.push((format!("fragment {}", file_name(fragment)), content));
         }
-        let mut patches = if req.variant.applies_series() {
-            series(&req.repo.join("patches"))?
-        } else {
-            Vec::new()
+        let mut inputs = Inputs {
+            parts,
+            patches: Vec::new(),
+            fragments,
         };
-        if with_mutant {
-            if let Some(mutant) = &req.mutant {
-                patches.push(mutant.clone());
+        if req.variant.applies_series() {
+            for patch in series(&req.repo.join("patches"))? {
+                inputs.add_patch(&patch)?;
             }
         }
-        for patch in &patches {
-            let content =
-                fs::read(patch).with_context(|| format!("reading patch {}", patch.display()))?;
-            parts.push((format!("patch {}", file_name(patch)), content));
-        }
-        Ok(Inputs {
-            parts,
-            patches,
-            fragments,
-        })
+        Ok(inputs)
+    }
+
+    fn add_patch(&mut self, patch: &Path) -> Result<()> {
+        let content =
+            fs::read(patch).with_context(|| format!("reading patch {}", patch.display()))?;
+        self.parts
+            .push((format!("patch {}", file_name(patch)), content));
+        self.patches.push(patch.to_path_buf());
+        Ok(())
     }
 
     fn key(&self) -> String {
@@ -231,32 +234,40 @@ fn parse_series(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Builds the requested kernel unless the cache already holds it.
+/// Builds the requested kernel unless the cache already holds it; with extra
+/// patches, also every step of the chain from the base to the last of them.
 pub fn ensure(req: &Request) -> Result<Kernel> {
-    let inputs = Inputs::gather(req, false)?;
-    let base_dir = req.cache.join(format!("{}-{}", req.variant, inputs.key()));
-    let base = build_tree(req, &inputs, &base_dir, None)?;
-    let Some(mutant) = &req.mutant else {
-        return Ok(base);
-    };
-    let inputs = Inputs::gather(req, true)?;
-    let stem = file_name(mutant)
-        .trim_end_matches(".patch")
-        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
-    let dir = req
-        .cache
-        .join(format!("{}-mutant-{}-{}", req.variant, stem, inputs.key()));
-    build_tree(req, &inputs, &dir, Some((&base_dir, mutant)))
+    ensure_chain(req).map(|mut chain| chain.pop().expect("a chain holds its base"))
+}
+
+/// The base build, then one build per extra patch, each from the one before.
+pub fn ensure_chain(req: &Request) -> Result<Vec<Kernel>> {
+    let mut inputs = Inputs::gather(req)?;
+    let mut dir = req.cache.join(format!("{}-{}", req.variant, inputs.key()));
+    let mut chain = vec![build_tree(req, &inputs, &dir, None)?];
+    for patch in &req.extra_patches {
+        inputs.add_patch(patch)?;
+        let stem = file_name(patch)
+            .trim_end_matches(".patch")
+            .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
+        let next = req
+            .cache
+            .join(format!("{}+{}-{}", req.variant, stem, inputs.key()));
+        chain.push(build_tree(req, &inputs, &next, Some((&dir, patch)))?);
+        dir = next;
+    }
+    Ok(chain)
 }
 
 /// Prepares `dir` as a source tree with its build in `dir/build` and builds it.
-/// A mutant's tree is a hard-linked copy of its base's sources plus a real copy
-/// of the base's build, so only what the mutant touches is rebuilt.
+/// A tree grown from a base by one patch is a hard-linked copy of the base's
+/// sources plus a real copy of its build, so only what the patch touches is
+/// rebuilt.
 fn build_tree(
     req: &Request,
     inputs: &Inputs,
     dir: &Path,
-    mutant_of: Option<(&Path, &Path)>,
+    grown_from: Option<(&Path, &Path)>,
 ) -> Result<Kernel> {
     let build_dir = dir.join("build");
     let source_ready = dir.join(SOURCE_READY).exists();
@@ -276,17 +287,17 @@ fn build_tree(
             fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
         fs::create_dir_all(dir)?;
-        match mutant_of {
+        match grown_from {
             None => {
                 req.source.unpack_into(dir)?;
                 for patch in &inputs.patches {
                     apply_patch(dir, patch)?;
                 }
             }
-            Some((base, mutant)) => {
+            Some((base, patch)) => {
                 copy_base_tree(base, dir)?;
-                // The base was patched already; only the mutant is new.
-                apply_patch(dir, mutant)?;
+                // The base was patched already; only this patch is new.
+                apply_patch(dir, patch)?;
             }
         }
         fs::write(dir.join(SOURCE_READY), "")?;
@@ -299,7 +310,7 @@ fn build_tree(
             .arg(target);
         cmd
     };
-    if mutant_of.is_none() {
+    if grown_from.is_none() {
         run_with_progress(
             "tinyconfig",
             &mut kmake("tinyconfig"),
@@ -357,7 +368,7 @@ fn copy_base_tree(base: &Path, dir: &Path) -> Result<()> {
             .arg(dir),
         &dir.join("extract.log"),
     )?;
-    // The base's stamps and probe results are not the mutant's.
+    // The base's stamps and probe results are not the new tree's.
     for stamp in [BUILD_COMPLETE, ".shrinkfs-kvm-probe"] {
         let _ = fs::remove_file(dir.join("build").join(stamp));
     }

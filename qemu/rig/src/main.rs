@@ -33,6 +33,9 @@ struct Cli {
 enum Cmd {
     /// Build (or find in the cache) a guest kernel and print its build dir.
     Kernel(KernelArgs),
+    /// Check every patch of the series: checkpatch --strict, and the kernel
+    /// builds after each one (incrementally, from the stock kernel).
+    PatchesCheck(KernelArgs),
     /// Boot the guest, run every selftest program, judge the run.
     Check(CheckArgs),
     /// Boot the guest for a person (a shell), or to run one host script.
@@ -50,9 +53,10 @@ struct KernelArgs {
     /// `patched` (the series applied) or `stock`.
     #[arg(long, default_value = "patched")]
     variant: kernel::Variant,
-    /// An extra patch applied after the series, built as its own variant.
-    #[arg(long)]
-    mutant: Option<PathBuf>,
+    /// An extra patch applied after the series (e.g. a mutant), built as its
+    /// own variant from the build without it; repeatable.
+    #[arg(long = "patch")]
+    extra_patches: Vec<PathBuf>,
     /// A 6.12.y git checkout to build instead of Debian's linux-source-6.12.
     #[arg(long)]
     ksrc: Option<PathBuf>,
@@ -64,6 +68,22 @@ struct KernelArgs {
     repo: PathBuf,
     #[arg(long, default_value_t = 3)]
     jobs: usize,
+}
+
+impl KernelArgs {
+    fn request(self) -> kernel::Request {
+        kernel::Request {
+            source: match self.ksrc {
+                Some(tree) => kernel::Source::Git(tree),
+                None => kernel::Source::Debian,
+            },
+            repo: self.repo,
+            cache: self.cache,
+            variant: self.variant,
+            extra_patches: self.extra_patches,
+            jobs: self.jobs,
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -133,22 +153,12 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Cmd::Kernel(args) => {
-            let source = match args.ksrc {
-                Some(tree) => kernel::Source::Git(tree),
-                None => kernel::Source::Debian,
-            };
-            let built = kernel::ensure(&kernel::Request {
-                repo: args.repo,
-                cache: args.cache,
-                source,
-                variant: args.variant,
-                mutant: args.mutant,
-                jobs: args.jobs,
-            })?;
+            let built = kernel::ensure(&args.request())?;
             eprintln!("kernel: {}", built.version);
             println!("{}", built.build_dir.display());
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::PatchesCheck(args) => patches_check(args),
         Cmd::Check(args) => check(&args),
         Cmd::Vm(args) => vm(&args),
         Cmd::Scan { logs } => {
@@ -287,6 +297,70 @@ fn boot_and_judge(boot: &Boot, label: &str, expect: &Expectations) -> Result<Vec
     ))
 }
 
+/// checkpatch's verdict and a build after each patch of the series, each
+/// patch grown incrementally from the stock kernel.
+fn patches_check(args: KernelArgs) -> Result<ExitCode> {
+    let patches = kernel::series(&args.repo.join("patches"))?;
+    if patches.is_empty() {
+        bail!("patches/series lists no patches");
+    }
+    let mut req = args.request();
+    req.variant = kernel::Variant::Stock;
+    req.extra_patches = patches.clone();
+    let mut checks = Vec::new();
+    let chain = kernel::ensure_chain(&req);
+    let stock_tree = match &chain {
+        Ok(chain) => chain[0].build_dir.join("source"),
+        Err(_) => PathBuf::new(),
+    };
+    for (i, patch) in patches.iter().enumerate() {
+        let name = patch.file_name().unwrap_or_default().to_string_lossy();
+        let built = match &chain {
+            Ok(chain) => Ok(&chain[i + 1]),
+            Err(e) => Err(e),
+        };
+        checks.push(Check::new(
+            format!("kernel builds after {name}"),
+            built.is_ok(),
+            match built {
+                Ok(k) => k.build_dir.display().to_string(),
+                Err(e) => format!("{e:#}"),
+            },
+        ));
+        if stock_tree.as_os_str().is_empty() {
+            continue;
+        }
+        let output = std::process::Command::new("perl")
+            .arg(stock_tree.join("scripts/checkpatch.pl"))
+            .args(["--strict", "--no-tree", "--terse", "--show-types"])
+            .arg(patch)
+            .output()
+            .context("running checkpatch.pl")?;
+        let report = String::from_utf8_lossy(&output.stdout);
+        checks.push(Check::new(
+            format!("checkpatch --strict {name}"),
+            output.status.success() && report.contains("total: 0 errors, 0 warnings, 0 checks"),
+            report.trim().to_string(),
+        ));
+    }
+    if let Err(e) = chain {
+        eprintln!("patches-check: {e:#}");
+    }
+    verdict::print(&checks);
+    Ok(summarise(&checks))
+}
+
+/// Prints the closing line and turns the checks into an exit code.
+fn summarise(checks: &[Check]) -> ExitCode {
+    let (passed, failed, skipped) = verdict::tally(checks);
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 /// How much of the provoked report the self-test shows.
 const SELF_TEST_EXCERPT_LINES: usize = 24;
 
@@ -327,23 +401,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode> {
         checks.append(&mut self_checks);
     }
 
-    let failed = checks
-        .iter()
-        .filter(|c| c.status == verdict::Status::Failed)
-        .count();
-    let skipped = checks
-        .iter()
-        .filter(|c| c.status == verdict::Status::Skipped)
-        .count();
-    println!(
-        "{} passed, {failed} failed, {skipped} skipped",
-        checks.len() - failed - skipped
-    );
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(summarise(&checks))
 }
 
 fn vm(args: &VmArgs) -> Result<ExitCode> {

@@ -21,7 +21,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn new(name: impl Into<String>, passed: bool, detail: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<String>, passed: bool, detail: impl Into<String>) -> Self {
         Check {
             name: name.into(),
             status: if passed {
@@ -150,29 +150,30 @@ pub fn describe(splats: &[Splat]) -> String {
     text
 }
 
-/// Prints the checks and returns (passed, failed, skipped).
-pub fn print(checks: &[Check]) -> (usize, usize, usize) {
-    let mut counts = (0, 0, 0);
+/// Prints the checks as TAP-like lines, with the details of failures.
+pub fn print(checks: &[Check]) {
     for check in checks {
         match check.status {
-            Status::Passed => {
-                counts.0 += 1;
-                println!("ok - {}", check.name);
-            }
+            Status::Passed => println!("ok - {}", check.name),
             Status::Failed => {
-                counts.1 += 1;
                 println!("not ok - {}", check.name);
                 for line in check.detail.lines() {
                     println!("#   {line}");
                 }
             }
-            Status::Skipped => {
-                counts.2 += 1;
-                println!("ok - {} # SKIP {}", check.name, check.detail);
-            }
+            Status::Skipped => println!("ok - {} # SKIP {}", check.name, check.detail),
         }
     }
-    counts
+}
+
+/// (passed, failed, skipped)
+pub fn tally(checks: &[Check]) -> (usize, usize, usize) {
+    let count = |status: Status| checks.iter().filter(|c| c.status == status).count();
+    (
+        count(Status::Passed),
+        count(Status::Failed),
+        count(Status::Skipped),
+    )
 }
 
 #[cfg(test)]
