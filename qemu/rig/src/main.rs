@@ -332,7 +332,7 @@ fn patches_check(args: KernelArgs) -> Result<ExitCode> {
         }
         let output = std::process::Command::new("perl")
             .arg(stock_tree.join("scripts/checkpatch.pl"))
-            .args(["--strict", "--no-tree", "--terse", "--show-types"])
+            .args(["--strict", "--no-tree", "--show-types"])
             .arg(patch)
             .output()
             .context("running checkpatch.pl")?;
