@@ -83,8 +83,12 @@ patches-check: rig
 scan: rig
 	@$(RIG) scan $(LOG)
 
+# Every cached kernel build (each takes about 2 GB).
+cache-clean:
+	rm -rf $(CACHE)/kernels
+
 clean:
 	-$(MAKE) -C $(kdir) M=$(CURDIR) LLVM=1 ARCH=x86_64 clean 2>/dev/null
 	rm -rf $(OUT)
 
-.PHONY: all setup rig kernel module selftests host-tests check vm scan clean patches-check
+.PHONY: all setup rig kernel module selftests host-tests check vm scan clean cache-clean patches-check
