@@ -167,19 +167,8 @@ impl Geometry {
         })
     }
 
-    pub(crate) fn depth(&self) -> u32 {
-        self.depth
-    }
-
-    pub(crate) fn fanout(&self) -> u32 {
-        self.fanout
-    }
-
-    pub(crate) fn files(&self) -> u32 {
-        self.files
-    }
-
     /// Number of directories, the root included.
+    #[cfg(test)]
     pub(crate) fn dirs(&self) -> u64 {
         self.dirs
     }
@@ -210,9 +199,11 @@ impl Geometry {
         if f >= self.file_count() {
             return None;
         }
+        // Checked: with no files per directory there is no file inode.
+        let files = self.files as u64;
         Some(Node::File {
-            dir: f / self.files as u64,
-            index: (f % self.files as u64) as u32,
+            dir: f.checked_div(files)?,
+            index: f.checked_rem(files)? as u32,
         })
     }
 
@@ -239,26 +230,24 @@ impl Geometry {
     }
 
     /// Number of entries of directory `d`, `.` and `..` not counted.
+    #[cfg(test)]
     pub(crate) fn entries(&self, d: u64) -> u64 {
         self.subdirs(d) as u64 + self.files as u64
     }
 
     /// The parent of directory `d`; the root is its own parent.
     pub(crate) fn parent(&self, d: u64) -> u64 {
-        if d == 0 {
-            0
-        } else {
-            (d - 1) / self.fanout as u64
-        }
+        // `fanout` is at least 1; checked all the same, so no division can panic.
+        d.checked_sub(1)
+            .and_then(|n| n.checked_div(self.fanout as u64))
+            .unwrap_or(0)
     }
 
     /// Which child of its parent directory `d` is (`K` of its name `dK`).
     fn child_index(&self, d: u64) -> u64 {
-        if d == 0 {
-            0
-        } else {
-            (d - 1) % self.fanout as u64
-        }
+        d.checked_sub(1)
+            .and_then(|n| n.checked_rem(self.fanout as u64))
+            .unwrap_or(0)
     }
 
     /// The `i`-th entry of directory `d` (subdirectories first, then files).

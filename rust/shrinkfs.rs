@@ -1,23 +1,200 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The filesystem itself, in safe Rust over [`crate::vfs`].
+//! The filesystem itself, in safe Rust over [`crate::vfs`]: a synthetic tree
+//! (see [`crate::geometry`]) whose every dentry and inode the kernel's own
+//! caches hold, counted so that a leak or a late callback shows.
+
+use core::fmt;
+use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use kernel::c_str;
 use kernel::prelude::*;
 
-use crate::vfs::{FileSystem, NewInode, NewSuperBlock};
-
-/// Inode number of every mount's root directory.
-const ROOT_INO: u64 = 1;
+use crate::geometry::{Geometry, GeometryError, Node, DEFAULT_DEPTH, DEFAULT_FANOUT, DEFAULT_FILES};
+use crate::vfs::{self, DirEntry, Event, FileSystem, InodeKind, NAME_LEN};
 
 pub(crate) struct ShrinkFs;
+
+/// `-o depth=D,fanout=F,files=N`, as given so far.
+#[derive(Default)]
+pub(crate) struct Options {
+    depth: Option<u32>,
+    fanout: Option<u32>,
+    files: Option<u32>,
+}
+
+/// Why a mount's options are refused.
+pub(crate) enum OptionError {
+    NoValue(&'static str),
+    NotANumber(&'static str),
+    Geometry(GeometryError),
+}
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionError::NoValue(key) => write!(f, "{key} needs a value ({key}=N)"),
+            OptionError::NotANumber(key) => write!(f, "{key} must be a decimal number"),
+            OptionError::Geometry(e) => e.fmt(f),
+        }
+    }
+}
+
+/// What happened to one superblock's objects.
+#[derive(Default)]
+struct Counters {
+    lookups: AtomicU64,
+    dentries_alive: AtomicI64,
+    dentry_releases: AtomicU64,
+    inodes_alive: AtomicI64,
+    evictions: AtomicU64,
+}
+
+/// One mounted shrinkfs.
+pub(crate) struct Mount {
+    geometry: Geometry,
+    counters: Counters,
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        // `kill_sb` drops the mount after the VFS released everything of it.
+        let c = &self.counters;
+        let dentries = c.dentries_alive.load(Ordering::Relaxed);
+        let inodes = c.inodes_alive.load(Ordering::Relaxed);
+        if dentries != 0 || inodes != 0 {
+            vfs::warn(format_args!(
+                "kill_sb with {dentries} dentries and {inodes} inodes alive \
+                 ({} lookups, {} releases, {} evictions)",
+                c.lookups.load(Ordering::Relaxed),
+                c.dentry_releases.load(Ordering::Relaxed),
+                c.evictions.load(Ordering::Relaxed)
+            ));
+        }
+    }
+}
+
+fn parse_u32(key: &'static str, value: Option<&[u8]>) -> Result<u32, OptionError> {
+    let value = value.ok_or(OptionError::NoValue(key))?;
+    core::str::from_utf8(value)
+        .ok()
+        .filter(|v| v.bytes().all(|c| c.is_ascii_digit()))
+        .and_then(|v| v.parse().ok())
+        .ok_or(OptionError::NotANumber(key))
+}
 
 impl FileSystem for ShrinkFs {
     const NAME: &'static CStr = c_str!("shrinkfs");
     // "shrk"
     const MAGIC: u64 = 0x7368_726b;
 
-    fn fill_super(sb: &NewSuperBlock<'_>) -> Result<NewInode> {
-        Ok(sb.new_inode()?.make_dir(ROOT_INO))
+    type Options = Options;
+    type Data = Mount;
+    type OptionError = OptionError;
+
+    fn parse_option(
+        options: &mut Options,
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<bool, OptionError> {
+        let slot = match key {
+            b"depth" => &mut options.depth,
+            b"fanout" => &mut options.fanout,
+            b"files" => &mut options.files,
+            _ => return Ok(false),
+        };
+        let key = match key {
+            b"depth" => "depth",
+            b"fanout" => "fanout",
+            _ => "files",
+        };
+        *slot = Some(parse_u32(key, value)?);
+        Ok(true)
+    }
+
+    fn new_super(options: &Options) -> Result<Mount, OptionError> {
+        let geometry = Geometry::new(
+            options.depth.unwrap_or(DEFAULT_DEPTH),
+            options.fanout.unwrap_or(DEFAULT_FANOUT),
+            options.files.unwrap_or(DEFAULT_FILES),
+        )
+        .map_err(OptionError::Geometry)?;
+        Ok(Mount {
+            geometry,
+            counters: Counters::default(),
+        })
+    }
+
+    fn root_ino(mount: &Mount) -> u64 {
+        mount.geometry.root_ino()
+    }
+
+    fn inode_kind(mount: &Mount, ino: u64) -> Option<InodeKind> {
+        let g = &mount.geometry;
+        Some(match g.node(ino)? {
+            Node::Dir(d) => InodeKind::Dir {
+                nlink: 2 + g.subdirs(d),
+            },
+            file => InodeKind::File {
+                size: g.content_len(file) as u64,
+            },
+        })
+    }
+
+    fn lookup(mount: &Mount, dir: u64, name: &[u8]) -> Option<u64> {
+        let g = &mount.geometry;
+        let Node::Dir(d) = g.node(dir)? else {
+            return None;
+        };
+        g.lookup(d, name).map(|entry| entry.ino)
+    }
+
+    fn dir_entry(mount: &Mount, dir: u64, index: u64) -> Option<DirEntry> {
+        let g = &mount.geometry;
+        let Node::Dir(d) = g.node(dir)? else {
+            return None;
+        };
+        let entry = g.entry(d, index)?;
+        let mut name = [0u8; NAME_LEN];
+        let name_len = entry.name(g).write(&mut name).len();
+        Some(DirEntry {
+            name,
+            name_len,
+            ino: entry.ino,
+            is_dir: matches!(entry.node, Node::Dir(_)),
+        })
+    }
+
+    fn write_content(mount: &Mount, ino: u64, out: &mut dyn fmt::Write) -> fmt::Result {
+        match mount.geometry.node(ino) {
+            Some(file @ Node::File { .. }) => mount.geometry.write_content(file, &mut Adapter(out)),
+            _ => Err(fmt::Error),
+        }
+    }
+
+    fn event(mount: &Mount, event: Event) {
+        let c = &mount.counters;
+        match event {
+            Event::Lookup => c.lookups.fetch_add(1, Ordering::Relaxed),
+            Event::DentryInit => c.dentries_alive.fetch_add(1, Ordering::Relaxed) as u64,
+            Event::DentryRelease => {
+                c.dentries_alive.fetch_sub(1, Ordering::Relaxed);
+                c.dentry_releases.fetch_add(1, Ordering::Relaxed)
+            }
+            Event::InodeNew => c.inodes_alive.fetch_add(1, Ordering::Relaxed) as u64,
+            Event::InodeEvict => {
+                c.inodes_alive.fetch_sub(1, Ordering::Relaxed);
+                c.evictions.fetch_add(1, Ordering::Relaxed)
+            }
+        };
+    }
+}
+
+/// Lets the geometry's `impl fmt::Write` writers write into a `dyn` one.
+struct Adapter<'a>(&'a mut dyn fmt::Write);
+
+impl fmt::Write for Adapter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.write_str(s)
     }
 }

@@ -3,6 +3,7 @@
 //! shrinkfs: a filesystem whose dentries live and die on the real dcache, for
 //! beating up dcache changes.
 
+mod geometry;
 mod shrinkfs;
 mod vfs;
 

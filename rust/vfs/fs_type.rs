@@ -9,20 +9,17 @@ use core::ffi::c_int;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use kernel::bindings;
-use kernel::error::{from_result, to_result};
+use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
-use super::{FileSystem, NewInode, NewSuperBlock};
+use super::fs_context::{self, ContextOps};
+use super::{super_block, FileSystem};
 
 extern "C" {
     // rust/vfs/helpers.c: 6.12's bindings cannot reach fs_context.h.
     fn shrinkfs_vfs_init_fs_context(fc: *mut bindings::fs_context) -> c_int;
-    fn shrinkfs_vfs_fc_fs_type(fc: *mut bindings::fs_context) -> *mut bindings::file_system_type;
 }
-
-/// Fills a new superblock for one particular [`FileSystem`].
-type FillSuper = unsafe fn(*mut bindings::super_block) -> Result;
 
 /// Storage for a `struct file_system_type`.
 ///
@@ -32,14 +29,14 @@ type FillSuper = unsafe fn(*mut bindings::super_block) -> Result;
 ///
 /// # Invariants
 ///
-/// `raw` and `fill_super` are written only while `registered` is false and by
-/// the one [`Registration::new`] call that set it; afterwards they are read-only
+/// `raw` and `ops` are written only while `registered` is false and by the
+/// one [`Registration::new`] call that set it; afterwards they are read-only
 /// until that registration is dropped.
 #[repr(C)]
 pub(crate) struct FileSystemType {
     // Must stay the first field: the C callbacks get `&raw` and cast it back.
     raw: Opaque<bindings::file_system_type>,
-    fill_super: UnsafeCell<Option<FillSuper>>,
+    ops: UnsafeCell<Option<&'static ContextOps>>,
     registered: AtomicBool,
 }
 
@@ -54,9 +51,22 @@ impl FileSystemType {
             // SAFETY: All-zero is a valid `file_system_type`: null pointers,
             // `None` callbacks, zero flags, empty list heads and lock keys.
             raw: Opaque::new(unsafe { core::mem::zeroed() }),
-            fill_super: UnsafeCell::new(None),
+            ops: UnsafeCell::new(None),
             registered: AtomicBool::new(false),
         }
+    }
+
+    /// The callbacks of the registered filesystem behind `raw`.
+    ///
+    /// # Safety
+    ///
+    /// `raw` is the `file_system_type` of a registered [`FileSystemType`].
+    pub(super) unsafe fn ops_of(raw: *mut bindings::file_system_type) -> &'static ContextOps {
+        // SAFETY: By the caller's guarantee `raw` is the first field of a
+        // registered `#[repr(C)]` `FileSystemType`, whose `ops` is set and
+        // read-only while it is registered.
+        let ops = unsafe { *(*raw.cast::<FileSystemType>()).ops.get() };
+        ops.expect("a registered shrinkfs type has its operations")
     }
 }
 
@@ -86,8 +96,8 @@ impl Registration {
             (*raw).name = T::NAME.as_char_ptr();
             (*raw).owner = module.as_ptr();
             (*raw).init_fs_context = Some(shrinkfs_vfs_init_fs_context);
-            (*raw).kill_sb = Some(bindings::kill_anon_super);
-            *fs_type.fill_super.get() = Some(fill_super_for::<T>);
+            (*raw).kill_sb = Some(super_block::kill_sb::<T>);
+            *fs_type.ops.get() = Some(fs_context::ops::<T>());
         }
         // SAFETY: `raw` is a fully initialised `file_system_type` in static
         // storage that stays valid and unmoved for the rest of the module's life.
@@ -108,40 +118,4 @@ impl Drop for Registration {
         unsafe { bindings::unregister_filesystem(self.fs_type.raw.get()) };
         self.fs_type.registered.store(false, Ordering::Release);
     }
-}
-
-/// `get_tree_nodev()`'s callback, reached through rust/vfs/helpers.c.
-///
-/// # Safety
-///
-/// Called by the VFS with a new, locked superblock and the `fs_context` of a
-/// type set up by [`Registration::new`].
-#[no_mangle]
-unsafe extern "C" fn shrinkfs_vfs_fill_super(
-    sb: *mut bindings::super_block,
-    fc: *mut bindings::fs_context,
-) -> c_int {
-    from_result(|| {
-        // SAFETY: `fc` is valid for the duration of the call.
-        let raw = unsafe { shrinkfs_vfs_fc_fs_type(fc) };
-        // SAFETY: Only `Registration::new` installs the callbacks that lead
-        // here, so `raw` is the first field of a registered, `#[repr(C)]`
-        // `FileSystemType`, whose `fill_super` is read-only while registered.
-        let fill_super = unsafe { *(*raw.cast::<FileSystemType>()).fill_super.get() };
-        let fill_super = fill_super.ok_or(EINVAL)?;
-        // SAFETY: `sb` is the new superblock the VFS hands to this callback.
-        unsafe { fill_super(sb) }?;
-        Ok(0)
-    })
-}
-
-/// # Safety
-///
-/// `sb` is a new superblock being set up by `get_tree_nodev()`.
-unsafe fn fill_super_for<T: FileSystem>(sb: *mut bindings::super_block) -> Result {
-    // SAFETY: Guaranteed by the caller.
-    let new_sb = unsafe { NewSuperBlock::from_raw(sb) };
-    new_sb.init::<T>();
-    let root: NewInode = T::fill_super(&new_sb)?;
-    new_sb.set_root(root)
 }

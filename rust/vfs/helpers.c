@@ -6,24 +6,47 @@
  * compare stock and patched kernels with the same module), so it cannot lean
  * on a series patch that adds <linux/fs_context.h> to the Rust bindings.
  * 6.12's bindings do not reach fs_context.h at all, so the
- * fs_context_operations table lives here and calls back into Rust; anything
- * else here is a static inline the bindings cannot see.
+ * fs_context_operations table lives here and calls back into Rust; the rest
+ * are static inlines and macros the bindings cannot see.
  */
 
+#include <linux/bug.h>
 #include <linux/dcache.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 
-/* Implemented in Rust (rust/vfs/mod.rs). */
-int shrinkfs_vfs_fill_super(struct super_block *sb, struct fs_context *fc);
+#include "helpers.h"
 
 static int shrinkfs_vfs_get_tree(struct fs_context *fc)
 {
 	return get_tree_nodev(fc, shrinkfs_vfs_fill_super);
 }
 
+static int shrinkfs_vfs_parse_param(struct fs_context *fc,
+				    struct fs_parameter *param)
+{
+	const char *value;
+	int ret;
+
+	switch (param->type) {
+	case fs_value_is_flag:
+		value = NULL;
+		break;
+	case fs_value_is_string:
+		value = param->string;
+		break;
+	default:
+		return invalfc(fc, "%s takes a plain value", param->key);
+	}
+	ret = shrinkfs_vfs_parse_option(fc, param->key, value);
+	/* Not ours: let the VFS handle "source" and reject the rest. */
+	return ret == SHRINKFS_VFS_NOT_MINE ? -ENOPARAM : ret;
+}
+
 static const struct fs_context_operations shrinkfs_vfs_context_ops = {
 	.get_tree	= shrinkfs_vfs_get_tree,
+	.parse_param	= shrinkfs_vfs_parse_param,
+	.free		= shrinkfs_vfs_free_fc,
 };
 
 int shrinkfs_vfs_init_fs_context(struct fs_context *fc)
@@ -35,4 +58,31 @@ int shrinkfs_vfs_init_fs_context(struct fs_context *fc)
 struct file_system_type *shrinkfs_vfs_fc_fs_type(struct fs_context *fc)
 {
 	return fc->fs_type;
+}
+
+void **shrinkfs_vfs_fc_fs_private(struct fs_context *fc)
+{
+	return &fc->fs_private;
+}
+
+/* Fails the mount with -EINVAL and @msg in the fs_context log and dmesg. */
+int shrinkfs_vfs_fc_invalid(struct fs_context *fc, const char *msg)
+{
+	return invalfc(fc, "%s", msg);
+}
+
+bool shrinkfs_vfs_dir_emit_dots(struct file *file, struct dir_context *ctx)
+{
+	return dir_emit_dots(file, ctx);
+}
+
+bool shrinkfs_vfs_dir_emit(struct dir_context *ctx, const char *name, int len,
+			   u64 ino, unsigned int type)
+{
+	return dir_emit(ctx, name, len, ino, type);
+}
+
+void shrinkfs_vfs_warn(const char *msg)
+{
+	WARN(1, "shrinkfs: %s\n", msg);
 }

@@ -1,58 +1,62 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Inodes being set up.
+//! Inodes, found in or read into the inode cache by number.
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
-use core::mem::ManuallyDrop;
-
 use kernel::bindings;
+use kernel::prelude::*;
 
-/// A new inode, not yet reachable through any dentry, owning one reference.
-///
-/// # Invariants
-///
-/// `ptr` is a valid inode from `new_inode()` that only this object knows of,
-/// and this object owns one reference to it.
-pub(crate) struct NewInode {
-    ptr: *mut bindings::inode,
-}
+use super::{operations, super_block, Event, FileSystem, InodeKind};
 
-impl NewInode {
-    /// # Safety
-    ///
-    /// `ptr` is a new inode nobody else can reach; its one reference passes to
-    /// the result.
-    pub(super) unsafe fn from_raw(ptr: *mut bindings::inode) -> Self {
-        // INVARIANT: Guaranteed by the caller.
-        Self { ptr }
+/// Returns inode `ino` of `sb` with one reference the caller owns, reading it
+/// in through [`FileSystem::inode_kind`] if the inode cache does not hold it.
+///
+/// # Safety
+///
+/// `sb` is a live superblock of `T` with its state set.
+pub(super) unsafe fn iget<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    ino: u64,
+) -> Result<*mut bindings::inode> {
+    // SAFETY: `sb` is live (caller).
+    let inode = unsafe { bindings::iget_locked(sb, ino as _) };
+    if inode.is_null() {
+        return Err(ENOMEM);
     }
-
-    /// Makes it a read-only, libfs-managed directory with inode number `ino`.
-    pub(crate) fn make_dir(self, ino: u64) -> Self {
-        // SAFETY: The inode is valid and unreachable by others (type
-        // invariant), so writing its fields cannot race; the operation tables
-        // are statics of the kernel.
-        unsafe {
-            (*self.ptr).i_ino = ino as _;
-            (*self.ptr).i_mode = (bindings::S_IFDIR | 0o555) as _;
-            (*self.ptr).i_op = &bindings::simple_dir_inode_operations;
-            (*self.ptr).__bindgen_anon_3.i_fop = &bindings::simple_dir_operations;
-            bindings::set_nlink(self.ptr, 2);
-            bindings::simple_inode_init_ts(self.ptr);
+    // SAFETY: `iget_locked()` returned a referenced inode; `i_state` is only
+    // read here, and `I_NEW` stays set until we unlock it below.
+    if unsafe { (*inode).i_state } & bindings::I_NEW == 0 {
+        return Ok(inode);
+    }
+    // SAFETY: Guaranteed by the caller.
+    let data = unsafe { super_block::data::<T>(sb) };
+    let Some(kind) = T::inode_kind(data, ino) else {
+        // SAFETY: The inode is new and locked; this drops our reference.
+        unsafe { bindings::iget_failed(inode) };
+        return Err(ENOENT);
+    };
+    // SAFETY: A new inode is locked (`I_NEW`) and invisible to everyone but
+    // us until `unlock_new_inode()`, so its fields can be written freely; the
+    // operation tables are constants of `T` with static lifetime.
+    unsafe {
+        match kind {
+            InodeKind::Dir { nlink } => {
+                (*inode).i_mode = (bindings::S_IFDIR | 0o555) as _;
+                (*inode).i_op = operations::dir_inode_operations::<T>();
+                (*inode).__bindgen_anon_3.i_fop = operations::dir_file_operations::<T>();
+                bindings::set_nlink(inode, nlink);
+            }
+            InodeKind::File { size } => {
+                (*inode).i_mode = (bindings::S_IFREG | 0o444) as _;
+                (*inode).__bindgen_anon_3.i_fop = operations::file_operations::<T>();
+                (*inode).i_size = size as _;
+                bindings::set_nlink(inode, 1);
+            }
         }
-        self
+        bindings::simple_inode_init_ts(inode);
+        T::event(data, Event::InodeNew);
+        bindings::unlock_new_inode(inode);
     }
-
-    /// Gives up ownership of the reference.
-    pub(super) fn into_raw(self) -> *mut bindings::inode {
-        ManuallyDrop::new(self).ptr
-    }
-}
-
-impl Drop for NewInode {
-    fn drop(&mut self) {
-        // SAFETY: This object owns one reference (type invariant).
-        unsafe { bindings::iput(self.ptr) };
-    }
+    Ok(inode)
 }

@@ -3,31 +3,124 @@
 //! A thin, safe layer over the VFS objects shrinkfs needs.
 //!
 //! 6.12 has no `kernel::fs`, so this layer follows the shape of
-//! `kernel::block::mq`: a trait the filesystem implements, C callbacks that
-//! dispatch to it, and one wrapper type per C object. Every `unsafe` block of
-//! the module lives below this directory.
+//! `kernel::block::mq`: a trait the filesystem implements, operation tables
+//! built per implementation as constants, and C callbacks that dispatch to
+//! the trait. Every `unsafe` block of the module lives below this directory;
+//! `helpers.c` holds what 6.12's Rust bindings cannot reach.
 //!
 //! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
-//! [`include/linux/fs_context.h`](srctree/include/linux/fs_context.h)
+//! [`include/linux/fs_context.h`](srctree/include/linux/fs_context.h),
+//! [`include/linux/dcache.h`](srctree/include/linux/dcache.h)
 
+mod fs_context;
 mod fs_type;
 mod inode;
+mod operations;
 mod super_block;
 
 pub(crate) use fs_type::{FileSystemType, Registration};
-pub(crate) use inode::NewInode;
-pub(crate) use super_block::NewSuperBlock;
+
+use core::fmt;
 
 use kernel::prelude::*;
 
-/// A filesystem: what a mount of it looks like.
-pub(crate) trait FileSystem {
+/// Longest name [`FileSystem::dir_entry`] can return.
+pub(crate) const NAME_LEN: usize = 24;
+
+/// What an inode is, as the filesystem describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InodeKind {
+    /// A read-only directory with `nlink` links.
+    Dir { nlink: u32 },
+    /// A read-only regular file of `size` bytes.
+    File { size: u64 },
+}
+
+/// One entry of a directory listing.
+pub(crate) struct DirEntry {
+    pub(crate) name: [u8; NAME_LEN],
+    pub(crate) name_len: usize,
+    pub(crate) ino: u64,
+    pub(crate) is_dir: bool,
+}
+
+/// Things that happen to a superblock's objects, for the filesystem's counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// `->lookup` ran.
+    Lookup,
+    /// A dentry was allocated (`->d_init`).
+    DentryInit,
+    /// A dentry is being freed (`->d_release`).
+    DentryRelease,
+    /// An inode was read in (`iget_locked()` found it new).
+    InodeNew,
+    /// An inode was evicted (`->evict_inode`).
+    InodeEvict,
+}
+
+/// A read-only filesystem whose namespace the implementation computes.
+///
+/// Inodes are identified by number; the layer keeps them in the inode cache
+/// and their dentries in the dcache, and asks the filesystem only what an
+/// inode number is, what a directory holds and what a file says.
+pub(crate) trait FileSystem: Sized + 'static {
     /// The name `mount -t` takes.
     const NAME: &'static CStr;
 
     /// `statfs(2)`'s `f_type`.
     const MAGIC: u64;
 
-    /// Sets up a new superblock, returning the inode of its root directory.
-    fn fill_super(sb: &NewSuperBlock<'_>) -> Result<NewInode>;
+    /// Mount options as parsed so far.
+    type Options: Default;
+
+    /// Per-superblock state (`s_fs_info`). It is dropped by `kill_sb` after
+    /// every dentry and inode of the superblock is gone.
+    type Data: Send + Sync;
+
+    /// Why an option or a set of options is refused: one line for the log.
+    type OptionError: fmt::Display;
+
+    /// Parses `key[=value]`: `Ok(true)` if it is one of the filesystem's
+    /// options, `Ok(false)` if not (the VFS handles `source` and refuses the
+    /// rest).
+    fn parse_option(
+        options: &mut Self::Options,
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<bool, Self::OptionError>;
+
+    /// The state of a new superblock mounted with `options`.
+    fn new_super(options: &Self::Options) -> Result<Self::Data, Self::OptionError>;
+
+    fn root_ino(data: &Self::Data) -> u64;
+
+    /// What inode `ino` is, or `None` if the filesystem has no such inode.
+    fn inode_kind(data: &Self::Data, ino: u64) -> Option<InodeKind>;
+
+    /// The inode number of `name` in directory `dir`, or `None` (the VFS then
+    /// caches a negative dentry).
+    fn lookup(data: &Self::Data, dir: u64, name: &[u8]) -> Option<u64>;
+
+    /// The `index`-th entry of directory `dir` after `.` and `..`.
+    fn dir_entry(data: &Self::Data, dir: u64, index: u64) -> Option<DirEntry>;
+
+    /// Writes the content of regular file `ino`.
+    fn write_content(data: &Self::Data, ino: u64, out: &mut dyn fmt::Write) -> fmt::Result;
+
+    /// Counts what happens to the superblock's objects.
+    fn event(_data: &Self::Data, _event: Event) {}
+}
+
+extern "C" {
+    // rust/vfs/helpers.c: WARN() is a macro.
+    fn shrinkfs_vfs_warn(msg: *const kernel::ffi::c_char);
+}
+
+/// A kernel `WARN()` with a formatted message: a splat the rig fails on.
+pub(crate) fn warn(args: fmt::Arguments<'_>) {
+    let msg = kernel::str::CString::try_from_fmt(args);
+    let msg = msg.as_deref().unwrap_or(kernel::c_str!("(message lost: out of memory)"));
+    // SAFETY: `msg` is a NUL-terminated string that outlives the call.
+    unsafe { shrinkfs_vfs_warn(msg.as_char_ptr()) };
 }

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Mount contexts: option parsing and `fill_super`, reached through the
+//! `fs_context_operations` table in `helpers.c`.
+//!
+//! C header: [`include/linux/fs_context.h`](srctree/include/linux/fs_context.h)
+
+use core::ffi::{c_int, c_void};
+
+use kernel::ffi::c_char;
+use core::fmt;
+use core::marker::PhantomData;
+
+use kernel::bindings;
+use kernel::error::from_result;
+use kernel::prelude::*;
+use kernel::str::CString;
+
+use super::fs_type::FileSystemType;
+use super::{super_block, FileSystem};
+
+extern "C" {
+    fn shrinkfs_vfs_fc_fs_type(fc: *mut bindings::fs_context) -> *mut bindings::file_system_type;
+    fn shrinkfs_vfs_fc_fs_private(fc: *mut bindings::fs_context) -> *mut *mut c_void;
+    fn shrinkfs_vfs_fc_invalid(fc: *mut bindings::fs_context, msg: *const c_char) -> c_int;
+}
+
+/// `SHRINKFS_VFS_NOT_MINE` of `helpers.h`: a key that is not the filesystem's.
+const NOT_MINE: c_int = 1;
+
+/// The mount-context callbacks of one [`FileSystem`], monomorphised.
+pub(crate) struct ContextOps {
+    parse_option: unsafe fn(*mut bindings::fs_context, &[u8], Option<&[u8]>) -> c_int,
+    free: unsafe fn(*mut bindings::fs_context),
+    fill_super: unsafe fn(*mut bindings::super_block, *mut bindings::fs_context) -> c_int,
+}
+
+struct Tables<T>(PhantomData<T>);
+
+impl<T: FileSystem> Tables<T> {
+    const OPS: ContextOps = ContextOps {
+        parse_option: parse_option::<T>,
+        free: free::<T>,
+        fill_super: fill_super::<T>,
+    };
+}
+
+pub(super) fn ops<T: FileSystem>() -> &'static ContextOps {
+    &Tables::<T>::OPS
+}
+
+/// The callbacks of the filesystem `fc` mounts.
+///
+/// # Safety
+///
+/// `fc` is a live context of a type set up by `Registration::new`: only its
+/// `init_fs_context` installs the operations that lead here.
+unsafe fn ops_of(fc: *mut bindings::fs_context) -> &'static ContextOps {
+    // SAFETY: `fc` is valid (caller), and its type is a registered
+    // `FileSystemType` (caller).
+    unsafe { FileSystemType::ops_of(shrinkfs_vfs_fc_fs_type(fc)) }
+}
+
+/// The options being parsed into `fc`, created on first use.
+///
+/// # Safety
+///
+/// `fc` is a live context of `T`, whose `fs_private` only this module sets,
+/// to a `KBox<T::Options>` or null; the VFS serialises its callbacks.
+unsafe fn options_of<'a, T: FileSystem>(fc: *mut bindings::fs_context) -> Result<&'a mut T::Options> {
+    // SAFETY: `fc` is valid (caller).
+    let slot = unsafe { shrinkfs_vfs_fc_fs_private(fc) }.cast::<*mut T::Options>();
+    // SAFETY: `slot` points into the live context; nothing else touches it
+    // concurrently (caller).
+    unsafe {
+        if (*slot).is_null() {
+            *slot = KBox::into_raw(KBox::new(T::Options::default(), GFP_KERNEL)?);
+        }
+        Ok(&mut **slot)
+    }
+}
+
+/// Fails the mount with `EINVAL`, logging `why` in the context's log.
+///
+/// # Safety
+///
+/// `fc` is a live context.
+unsafe fn invalid(fc: *mut bindings::fs_context, why: &dyn fmt::Display) -> c_int {
+    match CString::try_from_fmt(kernel::fmt!("{}", why)) {
+        // SAFETY: `fc` is valid (caller); `msg` is a NUL-terminated string.
+        Ok(msg) => unsafe { shrinkfs_vfs_fc_invalid(fc, msg.as_char_ptr()) },
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// `fc` is a live context of `T`.
+unsafe fn parse_option<T: FileSystem>(
+    fc: *mut bindings::fs_context,
+    key: &[u8],
+    value: Option<&[u8]>,
+) -> c_int {
+    // SAFETY: Guaranteed by the caller.
+    let options = match unsafe { options_of::<T>(fc) } {
+        Ok(options) => options,
+        Err(e) => return e.to_errno(),
+    };
+    match T::parse_option(options, key, value) {
+        Ok(true) => 0,
+        Ok(false) => NOT_MINE,
+        // SAFETY: Guaranteed by the caller.
+        Err(why) => unsafe { invalid(fc, &why) },
+    }
+}
+
+/// # Safety
+///
+/// `fc` is a context of `T` being freed.
+unsafe fn free<T: FileSystem>(fc: *mut bindings::fs_context) {
+    // SAFETY: `fc` is valid until this callback returns (caller).
+    let slot = unsafe { shrinkfs_vfs_fc_fs_private(fc) }.cast::<*mut T::Options>();
+    // SAFETY: A non-null slot holds the box `options_of` leaked, freed once.
+    unsafe {
+        if !(*slot).is_null() {
+            drop(KBox::from_raw(*slot));
+            *slot = core::ptr::null_mut();
+        }
+    }
+}
+
+/// # Safety
+///
+/// `sb` is the new superblock `get_tree_nodev()` made for `fc`, a context
+/// of `T`.
+unsafe fn fill_super<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    fc: *mut bindings::fs_context,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: Guaranteed by the caller.
+        let options = unsafe { options_of::<T>(fc) }?;
+        let data = match T::new_super(options) {
+            Ok(data) => data,
+            // SAFETY: Guaranteed by the caller.
+            Err(why) => return Err(Error::from_errno(unsafe { invalid(fc, &why) })),
+        };
+        // SAFETY: Guaranteed by the caller.
+        unsafe { super_block::fill::<T>(sb, data) }?;
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by `helpers.c` with a live context of a registered shrinkfs type
+/// and NUL-terminated `key` and (unless null) `value`.
+#[no_mangle]
+unsafe extern "C" fn shrinkfs_vfs_parse_option(
+    fc: *mut bindings::fs_context,
+    key: *const c_char,
+    value: *const c_char,
+) -> c_int {
+    // SAFETY: Guaranteed by the caller.
+    let (key, value) = unsafe {
+        (
+            CStr::from_char_ptr(key).as_bytes(),
+            (!value.is_null()).then(|| CStr::from_char_ptr(value).as_bytes()),
+        )
+    };
+    // SAFETY: Guaranteed by the caller.
+    unsafe { (ops_of(fc).parse_option)(fc, key, value) }
+}
+
+/// # Safety
+///
+/// Called by the VFS (through `helpers.c`) on a context being freed.
+#[no_mangle]
+unsafe extern "C" fn shrinkfs_vfs_free_fc(fc: *mut bindings::fs_context) {
+    // SAFETY: Guaranteed by the caller.
+    unsafe { (ops_of(fc).free)(fc) }
+}
+
+/// `get_tree_nodev()`'s callback.
+///
+/// # Safety
+///
+/// Called by the VFS with a new, locked superblock and its context.
+#[no_mangle]
+unsafe extern "C" fn shrinkfs_vfs_fill_super(
+    sb: *mut bindings::super_block,
+    fc: *mut bindings::fs_context,
+) -> c_int {
+    // SAFETY: Guaranteed by the caller.
+    unsafe { (ops_of(fc).fill_super)(sb, fc) }
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The two sides of the shrinkfs VFS glue: what rust/vfs/helpers.c offers the
+ * Rust code, and what it calls back into Rust (rust/vfs/fs_context.rs).
+ */
+#ifndef SHRINKFS_VFS_HELPERS_H
+#define SHRINKFS_VFS_HELPERS_H
+
+#include <linux/types.h>
+
+struct dir_context;
+struct file;
+struct file_system_type;
+struct fs_context;
+struct super_block;
+
+/* What shrinkfs_vfs_parse_option() returns for a key that is not its own. */
+#define SHRINKFS_VFS_NOT_MINE	1
+
+/* Offered to Rust by helpers.c. */
+int shrinkfs_vfs_init_fs_context(struct fs_context *fc);
+struct file_system_type *shrinkfs_vfs_fc_fs_type(struct fs_context *fc);
+void **shrinkfs_vfs_fc_fs_private(struct fs_context *fc);
+int shrinkfs_vfs_fc_invalid(struct fs_context *fc, const char *msg);
+bool shrinkfs_vfs_dir_emit_dots(struct file *file, struct dir_context *ctx);
+bool shrinkfs_vfs_dir_emit(struct dir_context *ctx, const char *name, int len,
+			   u64 ino, unsigned int type);
+void shrinkfs_vfs_warn(const char *msg);
+
+/* Implemented in Rust. */
+int shrinkfs_vfs_fill_super(struct super_block *sb, struct fs_context *fc);
+int shrinkfs_vfs_parse_option(struct fs_context *fc, const char *key,
+			      const char *value);
+void shrinkfs_vfs_free_fc(struct fs_context *fc);
+
+#endif /* SHRINKFS_VFS_HELPERS_H */

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The operation tables of a [`FileSystem`], built as constants per
+//! implementation, and the callbacks in them.
+//!
+//! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
+//! [`include/linux/dcache.h`](srctree/include/linux/dcache.h)
+
+use core::ffi::{c_int, c_uint, c_void};
+
+use kernel::ffi::c_char;
+use core::fmt;
+use core::marker::PhantomData;
+
+use kernel::bindings;
+use kernel::prelude::*;
+
+use super::{inode, super_block, Event, FileSystem};
+
+extern "C" {
+    // rust/vfs/helpers.c: static inlines of fs.h.
+    // `struct file` is passed untyped: bindgen's copy holds types that
+    // `improper_ctypes` rejects, though only the pointer crosses.
+    fn shrinkfs_vfs_dir_emit_dots(file: *mut c_void, ctx: *mut bindings::dir_context) -> bool;
+    fn shrinkfs_vfs_dir_emit(
+        ctx: *mut bindings::dir_context,
+        name: *const c_char,
+        len: c_int,
+        ino: u64,
+        d_type: c_uint,
+    ) -> bool;
+}
+
+struct Tables<T>(PhantomData<T>);
+
+impl<T: FileSystem> Tables<T> {
+    const SUPER: bindings::super_operations = bindings::super_operations {
+        statfs: Some(bindings::simple_statfs),
+        // Inodes go with their last reference; their dentries keep them.
+        drop_inode: Some(bindings::generic_delete_inode),
+        evict_inode: Some(evict_inode::<T>),
+        // SAFETY: All-zero is valid for the remaining fields: `None` callbacks.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    const DENTRY: bindings::dentry_operations = bindings::dentry_operations {
+        d_init: Some(d_init::<T>),
+        d_release: Some(d_release::<T>),
+        // SAFETY: As above.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    const DIR_INODE: bindings::inode_operations = bindings::inode_operations {
+        lookup: Some(lookup::<T>),
+        // SAFETY: As above.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    const DIR_FILE: bindings::file_operations = bindings::file_operations {
+        llseek: Some(bindings::generic_file_llseek),
+        read: Some(bindings::generic_read_dir),
+        iterate_shared: Some(iterate_shared::<T>),
+        // SAFETY: As above; a null `owner` is fine, since every open file
+        // pins its mount and so the module.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    const FILE: bindings::file_operations = bindings::file_operations {
+        llseek: Some(bindings::generic_file_llseek),
+        read: Some(read::<T>),
+        // SAFETY: As above.
+        ..unsafe { core::mem::zeroed() }
+    };
+}
+
+pub(super) fn super_operations<T: FileSystem>() -> &'static bindings::super_operations {
+    &Tables::<T>::SUPER
+}
+
+pub(super) fn dentry_operations<T: FileSystem>() -> &'static bindings::dentry_operations {
+    &Tables::<T>::DENTRY
+}
+
+pub(super) fn dir_inode_operations<T: FileSystem>() -> &'static bindings::inode_operations {
+    &Tables::<T>::DIR_INODE
+}
+
+pub(super) fn dir_file_operations<T: FileSystem>() -> &'static bindings::file_operations {
+    &Tables::<T>::DIR_FILE
+}
+
+pub(super) fn file_operations<T: FileSystem>() -> &'static bindings::file_operations {
+    &Tables::<T>::FILE
+}
+
+/// # Safety
+///
+/// Called by the VFS with an inode of `T` being evicted.
+unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut bindings::inode) {
+    // SAFETY: The inode and its superblock are live while it is evicted, and
+    // eviction happens before `kill_sb` drops the state.
+    unsafe {
+        bindings::truncate_inode_pages_final(&mut (*inode).i_data);
+        bindings::clear_inode(inode);
+        T::event(super_block::data::<T>((*inode).i_sb), Event::InodeEvict);
+    }
+}
+
+/// # Safety
+///
+/// Called by the VFS with a new dentry of a superblock of `T`.
+unsafe extern "C" fn d_init<T: FileSystem>(dentry: *mut bindings::dentry) -> c_int {
+    // SAFETY: The dentry is live; its superblock's state is set before the
+    // first dentry (the root) is made.
+    unsafe { T::event(super_block::data::<T>((*dentry).d_sb), Event::DentryInit) };
+    0
+}
+
+/// # Safety
+///
+/// Called by the VFS with a dentry of `T` being freed.
+unsafe extern "C" fn d_release<T: FileSystem>(dentry: *mut bindings::dentry) {
+    // SAFETY: The dentry is live in this callback; a release after `kill_sb`
+    // dropped the state reads freed memory, which KASAN reports.
+    unsafe { T::event(super_block::data::<T>((*dentry).d_sb), Event::DentryRelease) };
+}
+
+/// # Safety
+///
+/// Called by the VFS with a directory of `T`, locked, and a new dentry in it.
+unsafe extern "C" fn lookup<T: FileSystem>(
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    _flags: c_uint,
+) -> *mut bindings::dentry {
+    // SAFETY: `dir` and `dentry` are live (caller); `d_name` is stable while
+    // the parent is locked, and `name` points at `len` bytes.
+    let (sb, dir_ino, name) = unsafe {
+        let qstr = &(*dentry).d_name;
+        let len = qstr.__bindgen_anon_1.__bindgen_anon_1.len as usize;
+        (
+            (*dir).i_sb,
+            (*dir).i_ino as u64,
+            core::slice::from_raw_parts(qstr.name, len),
+        )
+    };
+    // SAFETY: A superblock with a directory being looked up has its state.
+    let data = unsafe { super_block::data::<T>(sb) };
+    T::event(data, Event::Lookup);
+    let inode = match T::lookup(data, dir_ino, name) {
+        // A negative dentry: the name is cached as absent.
+        None => core::ptr::null_mut(),
+        // SAFETY: `sb` is live with its state set.
+        Some(ino) => match unsafe { inode::iget::<T>(sb, ino) } {
+            Ok(inode) => inode,
+            Err(e) => return e.to_ptr(),
+        },
+    };
+    // SAFETY: `d_splice_alias()` takes over our inode reference (or null).
+    unsafe { bindings::d_splice_alias(inode, dentry) }
+}
+
+/// # Safety
+///
+/// Called by the VFS with an open directory of `T` and its listing context.
+unsafe extern "C" fn iterate_shared<T: FileSystem>(
+    file: *mut bindings::file,
+    ctx: *mut bindings::dir_context,
+) -> c_int {
+    // SAFETY: `file` and `ctx` are live for the call (caller).
+    if !unsafe { shrinkfs_vfs_dir_emit_dots(file.cast(), ctx) } {
+        return 0;
+    }
+    // SAFETY: An open file pins its inode, the inode its superblock.
+    let (data, dir) = unsafe {
+        let inode = (*file).f_inode;
+        (super_block::data::<T>((*inode).i_sb), (*inode).i_ino as u64)
+    };
+    loop {
+        // SAFETY: `ctx` is live and only this callback moves `pos` meanwhile.
+        let pos = unsafe { (*ctx).pos };
+        // Positions 0 and 1 are `.` and `..`; entry `i` is at `i + 2`.
+        let Some(entry) = u64::try_from(pos - 2)
+            .ok()
+            .and_then(|i| T::dir_entry(data, dir, i))
+        else {
+            return 0;
+        };
+        let d_type = if entry.is_dir {
+            bindings::DT_DIR
+        } else {
+            bindings::DT_REG
+        };
+        // SAFETY: `ctx` is live; the name is `name_len` initialised bytes.
+        let more = unsafe {
+            shrinkfs_vfs_dir_emit(
+                ctx,
+                entry.name.as_ptr().cast(),
+                entry.name_len as c_int,
+                entry.ino,
+                d_type,
+            )
+        };
+        if !more {
+            return 0;
+        }
+        // SAFETY: As above.
+        unsafe { (*ctx).pos += 1 };
+    }
+}
+
+/// A small file's content, formatted on the stack.
+struct Content {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl fmt::Write for Content {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.checked_add(s.len()).filter(|&e| e <= self.buf.len());
+        let end = end.ok_or(fmt::Error)?;
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// # Safety
+///
+/// Called by the VFS with an open regular file of `T`, a user buffer of
+/// `count` bytes and the file position.
+unsafe extern "C" fn read<T: FileSystem>(
+    file: *mut bindings::file,
+    buf: *mut c_char,
+    count: usize,
+    ppos: *mut bindings::loff_t,
+) -> isize {
+    // SAFETY: An open file pins its inode, the inode its superblock.
+    let (data, ino) = unsafe {
+        let inode = (*file).f_inode;
+        (super_block::data::<T>((*inode).i_sb), (*inode).i_ino as u64)
+    };
+    let mut content = Content {
+        buf: [0; 512],
+        len: 0,
+    };
+    if T::write_content(data, ino, &mut content).is_err() {
+        return EIO.to_errno() as isize;
+    }
+    // SAFETY: `buf` is a user pointer of `count` bytes and `ppos` the file
+    // position (caller); `simple_read_from_buffer()` copies with
+    // `copy_to_user()` and checks both.
+    unsafe {
+        bindings::simple_read_from_buffer(
+            buf.cast(),
+            count,
+            ppos,
+            content.buf.as_ptr().cast(),
+            content.len,
+        )
+    }
+}

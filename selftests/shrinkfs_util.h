@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by the shrinkfs kselftests: the module and its mounts. */
+#ifndef SHRINKFS_UTIL_H
+#define SHRINKFS_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SHRINKFS_MAGIC		0x7368726b
+#define SHRINKFS_ROOT_INO	1
+
+static inline const char *shrinkfs_module_path(void)
+{
+	const char *path = getenv("SHRINKFS_MODULE");
+
+	return path ? path : "/shrinkfs/shrinkfs.ko";
+}
+
+/* Loads the module: 0 or -errno. */
+static inline int shrinkfs_load(void)
+{
+	int fd = open(shrinkfs_module_path(), O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(__NR_finit_module, fd, "", 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* Unloads the module without waiting: 0 or -errno. */
+static inline int shrinkfs_unload(void)
+{
+	return syscall(__NR_delete_module, "shrinkfs", O_NONBLOCK) ? -errno : 0;
+}
+
+#endif /* SHRINKFS_UTIL_H */
