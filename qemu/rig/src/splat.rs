@@ -74,6 +74,9 @@ static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
 static TIMESTAMP: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*\[\s*\d+\.\d+\]\s?").expect("valid regex"));
 
+/// What `WARN()` prints before its message.
+const CUT_HERE: &str = "------------[ cut here ]------------";
+
 /// Lines of a report kept for the summary.
 const EXCERPT_LINES: usize = 60;
 
@@ -110,8 +113,13 @@ fn classify(msg: &str) -> Option<&'static str> {
 pub fn scan(log: &str) -> Vec<Splat> {
     let mut splats: Vec<Splat> = Vec::new();
     let mut open: Option<usize> = None;
+    // The two messages before this one: `WARN(cond, fmt...)` prints its
+    // message between the cut-here marker and the `WARNING:` header.
+    let mut before: [&str; 2] = ["", ""];
     for (index, raw) in log.lines().enumerate() {
         let msg = message(raw);
+        let previous = before;
+        before = [before[1], msg];
         if let Some(current) = open {
             let splat = &mut splats[current];
             let ended = END_OF_REPORT.is_match(msg) && splat.excerpt.len() > 1;
@@ -132,11 +140,15 @@ pub fn scan(log: &str) -> Vec<Splat> {
             splats[current].excerpt.pop();
         }
         if let Some(kind) = classify(msg) {
+            let mut excerpt = vec![msg.to_string()];
+            if kind == "WARN" && previous[0] == CUT_HERE && classify(previous[1]).is_none() {
+                excerpt.insert(0, previous[1].to_string());
+            }
             splats.push(Splat {
                 kind,
                 line: index + 1,
                 header: msg.to_string(),
-                excerpt: vec![msg.to_string()],
+                excerpt,
             });
             open = Some(splats.len() - 1);
         }
@@ -159,7 +171,8 @@ mod tests {
 
     /// Console logs with reports in them, and the kinds the scan must name,
     /// in order. `lkdtm-*` and `leaked-*` are real consoles of this rig's
-    /// kernel (LKDTM; a module that leaked its root dentry at umount).
+    /// kernel (LKDTM; a module that leaked its root dentry at umount; a
+    /// module whose dentry counter missed releases).
     const SPLAT_SAMPLES: &[(&str, &[&str])] = &[
         ("lkdtm-warn-and-kasan.log", &["WARN", "KASAN"]),
         (
@@ -226,7 +239,28 @@ mod tests {
         assert_eq!(splats[0].kind, "WARN");
         assert_eq!(splats[0].line, 2);
         assert!(splats[0].excerpt.iter().any(|l| l.contains("d_walk")));
+        assert_eq!(splats[0].excerpt[0], splats[0].header);
         assert!(!splats[0].excerpt.iter().any(|l| l.contains("crng")));
+    }
+
+    #[test]
+    fn a_warn_message_comes_with_its_report() {
+        let log = "\
+[ 4.7] ------------[ cut here ]------------
+[ 4.7] shrinkfs: kill_sb with 1 dentries and 0 inodes alive
+[ 4.7] WARNING: CPU: 0 PID: 41 at rust/vfs/helpers.c:87 shrinkfs_vfs_warn+0xf/0x20 [shrinkfs]
+[ 4.7] ---[ end trace 0000000000000000 ]---
+";
+        let splats = scan(log);
+        assert_eq!(splats.len(), 1);
+        assert_eq!(splats[0].line, 3);
+        assert_eq!(
+            splats[0].excerpt[..2],
+            [
+                "shrinkfs: kill_sb with 1 dentries and 0 inodes alive",
+                "WARNING: CPU: 0 PID: 41 at rust/vfs/helpers.c:87 shrinkfs_vfs_warn+0xf/0x20 [shrinkfs]"
+            ]
+        );
     }
 
     #[test]
