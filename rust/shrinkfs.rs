@@ -8,10 +8,12 @@ use core::fmt;
 use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use kernel::c_str;
+use kernel::ioctl::{_IO, _IOR};
 use kernel::prelude::*;
+use kernel::uaccess::UserSlice;
 
 use crate::geometry::{Geometry, GeometryError, Node, DEFAULT_DEPTH, DEFAULT_FANOUT, DEFAULT_FILES};
-use crate::vfs::{self, DirEntry, Event, FileSystem, InodeKind, NAME_LEN};
+use crate::vfs::{self, DirEntry, Directory, Event, FileSystem, InodeKind, NAME_LEN};
 
 pub(crate) struct ShrinkFs;
 
@@ -48,7 +50,33 @@ struct Counters {
     dentry_releases: AtomicU64,
     inodes_alive: AtomicI64,
     evictions: AtomicU64,
+    shrink_requests: AtomicU64,
 }
+
+impl Counters {
+    /// `struct shrinkfs_stats` of rust/shrinkfs_uapi.h: six 64-bit fields.
+    fn to_uapi(&self) -> [u8; STATS_SIZE] {
+        let fields = [
+            self.lookups.load(Ordering::Relaxed),
+            self.dentries_alive.load(Ordering::Relaxed) as u64,
+            self.dentry_releases.load(Ordering::Relaxed),
+            self.inodes_alive.load(Ordering::Relaxed) as u64,
+            self.evictions.load(Ordering::Relaxed),
+            self.shrink_requests.load(Ordering::Relaxed),
+        ];
+        let mut bytes = [0u8; STATS_SIZE];
+        for (chunk, field) in bytes.chunks_exact_mut(8).zip(fields) {
+            chunk.copy_from_slice(&field.to_ne_bytes());
+        }
+        bytes
+    }
+}
+
+// The ioctls of rust/shrinkfs_uapi.h.
+const STATS_SIZE: usize = 6 * 8;
+const IOC_MAGIC: u32 = 0xb7;
+const IOC_SHRINK: u32 = _IO(IOC_MAGIC, 1);
+const IOC_STATS: u32 = _IOR::<[u64; 6]>(IOC_MAGIC, 2);
 
 /// One mounted shrinkfs.
 pub(crate) struct Mount {
@@ -170,6 +198,29 @@ impl FileSystem for ShrinkFs {
             Some(file @ Node::File { .. }) => mount.geometry.write_content(file, &mut Adapter(out)),
             _ => Err(fmt::Error),
         }
+    }
+
+    fn ioctl(mount: &Mount, dir: &Directory<'_>, cmd: u32, arg: usize) -> Result<i64> {
+        if cmd != IOC_SHRINK && cmd != IOC_STATS {
+            return Err(ENOTTY);
+        }
+        if !vfs::capable_sys_admin() {
+            return Err(EPERM);
+        }
+        if cmd == IOC_SHRINK {
+            if arg != 0 {
+                return Err(EINVAL);
+            }
+            mount
+                .counters
+                .shrink_requests
+                .fetch_add(1, Ordering::Relaxed);
+            dir.shrink_subtree();
+        } else {
+            let stats = mount.counters.to_uapi();
+            UserSlice::new(arg, stats.len()).writer().write_slice(&stats)?;
+        }
+        Ok(0)
     }
 
     fn event(mount: &Mount, event: Event) {

@@ -51,9 +51,14 @@ static long run_count(const char *cmd)
 	return n;
 }
 
-FIXTURE(mount) {
+/* A mount point and room for one path below it. */
+struct mount_paths {
 	char mnt[64];
 	char path[256];
+};
+
+FIXTURE(mount) {
+	struct mount_paths p;
 };
 
 FIXTURE_SETUP(mount)
@@ -61,29 +66,30 @@ FIXTURE_SETUP(mount)
 	if (getuid())
 		SKIP(return, "loading modules needs root");
 	ASSERT_EQ(0, shrinkfs_load());
-	snprintf(self->mnt, sizeof(self->mnt), "/tmp/shrinkfs-ns-%d", getpid());
-	ASSERT_EQ(0, mkdir(self->mnt, 0755));
-	ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, GEOMETRY));
+	snprintf(self->p.mnt, sizeof(self->p.mnt), "/tmp/shrinkfs-ns-%d", getpid());
+	ASSERT_EQ(0, mkdir(self->p.mnt, 0755));
+	ASSERT_EQ(0, mount("none", self->p.mnt, "shrinkfs", 0, GEOMETRY));
 }
 
 FIXTURE_TEARDOWN(mount)
 {
-	umount2(self->mnt, MNT_DETACH);
-	rmdir(self->mnt);
+	umount2(self->p.mnt, MNT_DETACH);
+	rmdir(self->p.mnt);
 	shrinkfs_unload();
 }
 
-static const char *at(FIXTURE_DATA(mount) *self, const char *rel)
+/* @rel below the mount point. */
+static const char *at(struct mount_paths *p, const char *rel)
 {
-	snprintf(self->path, sizeof(self->path), "%s%s", self->mnt, rel);
-	return self->path;
+	snprintf(p->path, sizeof(p->path), "%s%s", p->mnt, rel);
+	return p->path;
 }
 
 TEST_F(mount, walk_finds_exactly_the_geometry)
 {
 	walk_dirs = 0;
 	walk_files = 0;
-	ASSERT_EQ(0, nftw(self->mnt, count_entry, 16, FTW_PHYS));
+	ASSERT_EQ(0, nftw(self->p.mnt, count_entry, 16, FTW_PHYS));
 	EXPECT_EQ(DIRS, walk_dirs);
 	EXPECT_EQ(FILES, walk_files);
 }
@@ -92,14 +98,14 @@ TEST_F(mount, real_tools_count_the_geometry)
 {
 	char cmd[512];
 
-	snprintf(cmd, sizeof(cmd), "find %s | wc -l", self->mnt);
+	snprintf(cmd, sizeof(cmd), "find %s | wc -l", self->p.mnt);
 	EXPECT_EQ(DIRS + FILES, run_count(cmd));
-	snprintf(cmd, sizeof(cmd), "find %s -type f | wc -l", self->mnt);
+	snprintf(cmd, sizeof(cmd), "find %s -type f | wc -l", self->p.mnt);
 	EXPECT_EQ(FILES, run_count(cmd));
-	snprintf(cmd, sizeof(cmd), "ls -R %s | grep -c '^f'", self->mnt);
+	snprintf(cmd, sizeof(cmd), "ls -R %s | grep -c '^f'", self->p.mnt);
 	EXPECT_EQ(FILES, run_count(cmd));
 	snprintf(cmd, sizeof(cmd), "tar cf - -C %s . | tar tf - | grep -c '/f[0-9]*$'",
-		 self->mnt);
+		 self->p.mnt);
 	EXPECT_EQ(FILES, run_count(cmd));
 }
 
@@ -113,7 +119,7 @@ TEST_F(mount, root_lists_dots_subdirs_then_files)
 	};
 	struct dirent *de;
 	unsigned int i = 0;
-	DIR *dir = opendir(self->mnt);
+	DIR *dir = opendir(self->p.mnt);
 
 	ASSERT_NE(NULL, dir);
 	while ((de = readdir(dir))) {
@@ -130,7 +136,7 @@ TEST_F(mount, listing_offsets_are_stable)
 {
 	char first[NAME_MAX + 1], again[NAME_MAX + 1];
 	struct dirent *de;
-	DIR *dir = opendir(at(self, "/d1"));
+	DIR *dir = opendir(at(&self->p, "/d1"));
 	long pos;
 
 	ASSERT_NE(NULL, dir);
@@ -138,12 +144,12 @@ TEST_F(mount, listing_offsets_are_stable)
 	ASSERT_NE(NULL, readdir(dir));
 	pos = telldir(dir);
 	ASSERT_NE(NULL, (de = readdir(dir)));
-	strcpy(first, de->d_name);
+	snprintf(first, sizeof(first), "%s", de->d_name);
 	while (readdir(dir))
 		;
 	seekdir(dir, pos);
 	ASSERT_NE(NULL, (de = readdir(dir)));
-	strcpy(again, de->d_name);
+	snprintf(again, sizeof(again), "%s", de->d_name);
 	EXPECT_STREQ(first, again);
 	rewinddir(dir);
 	ASSERT_NE(NULL, (de = readdir(dir)));
@@ -158,14 +164,14 @@ TEST_F(mount, files_hold_their_own_path)
 	ssize_t n;
 	int fd;
 
-	ASSERT_EQ(0, stat(at(self, "/d1/d2/f1"), &st));
+	ASSERT_EQ(0, stat(at(&self->p, "/d1/d2/f1"), &st));
 	EXPECT_TRUE(S_ISREG(st.st_mode));
 	EXPECT_EQ(0444, (int)(st.st_mode & 07777));
 	EXPECT_EQ(1, (int)st.st_nlink);
 	EXPECT_EQ((long)strlen("/d1/d2/f1\n"), (long)st.st_size);
 	EXPECT_NE(0, st.st_mtime);
 
-	fd = open(at(self, "/d1/d2/f1"), O_RDONLY);
+	fd = open(at(&self->p, "/d1/d2/f1"), O_RDONLY);
 	ASSERT_LE(0, fd);
 	n = read(fd, buf, sizeof(buf) - 1);
 	ASSERT_EQ(st.st_size, n);
@@ -178,9 +184,9 @@ TEST_F(mount, files_hold_their_own_path)
 	close(fd);
 
 	/* Inode numbers are unique and stable across lookups. */
-	ASSERT_EQ(0, stat(at(self, "/d1/d2/f0"), &other));
+	ASSERT_EQ(0, stat(at(&self->p, "/d1/d2/f0"), &other));
 	EXPECT_NE(st.st_ino, other.st_ino);
-	ASSERT_EQ(0, stat(at(self, "/d1/d2/f1"), &other));
+	ASSERT_EQ(0, stat(at(&self->p, "/d1/d2/f1"), &other));
 	EXPECT_EQ(st.st_ino, other.st_ino);
 }
 
@@ -188,13 +194,13 @@ TEST_F(mount, directories_count_their_links)
 {
 	struct stat st;
 
-	ASSERT_EQ(0, stat(at(self, "/d0"), &st));
+	ASSERT_EQ(0, stat(at(&self->p, "/d0"), &st));
 	EXPECT_TRUE(S_ISDIR(st.st_mode));
 	EXPECT_EQ(2 + 3, (int)st.st_nlink);
 	/* Leaves have files but no subdirectories. */
-	ASSERT_EQ(0, stat(at(self, "/d0/d2"), &st));
+	ASSERT_EQ(0, stat(at(&self->p, "/d0/d2"), &st));
 	EXPECT_EQ(2, (int)st.st_nlink);
-	EXPECT_EQ(-1, stat(at(self, "/d0/d2/d0"), &st));
+	EXPECT_EQ(-1, stat(at(&self->p, "/d0/d2/d0"), &st));
 	EXPECT_EQ(ENOENT, errno);
 }
 
@@ -208,7 +214,7 @@ TEST_F(mount, names_outside_the_geometry_do_not_exist)
 
 	for (i = 0; i < ARRAY_SIZE(absent); i++) {
 		errno = 0;
-		EXPECT_EQ(-1, stat(at(self, absent[i]), &st)) {
+		EXPECT_EQ(-1, stat(at(&self->p, absent[i]), &st)) {
 			TH_LOG("%s exists", absent[i]);
 		}
 		EXPECT_TRUE(errno == ENOENT || errno == ENOTDIR) {
@@ -219,15 +225,15 @@ TEST_F(mount, names_outside_the_geometry_do_not_exist)
 
 TEST_F(mount, writes_fail_with_erofs)
 {
-	EXPECT_EQ(-1, open(at(self, "/f0"), O_WRONLY));
+	EXPECT_EQ(-1, open(at(&self->p, "/f0"), O_WRONLY));
 	EXPECT_EQ(EROFS, errno);
-	EXPECT_EQ(-1, unlink(at(self, "/f0")));
+	EXPECT_EQ(-1, unlink(at(&self->p, "/f0")));
 	EXPECT_EQ(EROFS, errno);
-	EXPECT_EQ(-1, rmdir(at(self, "/d0")));
+	EXPECT_EQ(-1, rmdir(at(&self->p, "/d0")));
 	EXPECT_EQ(EROFS, errno);
-	EXPECT_EQ(-1, rename(at(self, "/d0"), at(self, "/d9")));
+	EXPECT_EQ(-1, rename(at(&self->p, "/d0"), at(&self->p, "/d9")));
 	EXPECT_EQ(EROFS, errno);
-	EXPECT_EQ(-1, open(at(self, "/new"), O_CREAT | O_WRONLY, 0644));
+	EXPECT_EQ(-1, open(at(&self->p, "/new"), O_CREAT | O_WRONLY, 0644));
 	EXPECT_EQ(EROFS, errno);
 }
 
@@ -235,7 +241,7 @@ TEST_F(mount, statfs_reports_the_magic)
 {
 	struct statfs sfs;
 
-	ASSERT_EQ(0, statfs(at(self, "/d0"), &sfs));
+	ASSERT_EQ(0, statfs(at(&self->p, "/d0"), &sfs));
 	EXPECT_EQ(SHRINKFS_MAGIC, (long)sfs.f_type);
 }
 

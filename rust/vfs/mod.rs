@@ -110,6 +110,31 @@ pub(crate) trait FileSystem: Sized + 'static {
 
     /// Counts what happens to the superblock's objects.
     fn event(_data: &Self::Data, _event: Event) {}
+
+    /// `ioctl(2)` on directory `dir`, with the raw command and argument.
+    fn ioctl(data: &Self::Data, dir: &Directory<'_>, cmd: u32, arg: usize) -> Result<i64>;
+}
+
+/// An open directory of a mount, as an ioctl sees it.
+pub(crate) struct Directory<'a> {
+    dentry: *mut kernel::bindings::dentry,
+    _file: core::marker::PhantomData<&'a kernel::bindings::file>,
+}
+
+impl Directory<'_> {
+    /// `shrink_dcache_parent()`: kills every unused dentry below this one.
+    pub(crate) fn shrink_subtree(&self) {
+        // SAFETY: The open file pins its dentry for `'a` (type invariant of
+        // how `operations::ioctl` builds this), and the call may sleep, as an
+        // ioctl may.
+        unsafe { kernel::bindings::shrink_dcache_parent(self.dentry) };
+    }
+}
+
+/// Whether the calling task may administer the system (`CAP_SYS_ADMIN`).
+pub(crate) fn capable_sys_admin() -> bool {
+    // SAFETY: `capable()` only looks at the current task's credentials.
+    unsafe { kernel::bindings::capable(kernel::bindings::CAP_SYS_ADMIN as _) }
 }
 
 extern "C" {

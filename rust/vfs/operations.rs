@@ -15,7 +15,7 @@ use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::prelude::*;
 
-use super::{inode, super_block, Event, FileSystem};
+use super::{inode, super_block, Directory, Event, FileSystem};
 
 extern "C" {
     // rust/vfs/helpers.c: static inlines of fs.h.
@@ -60,6 +60,7 @@ impl<T: FileSystem> Tables<T> {
         llseek: Some(bindings::generic_file_llseek),
         read: Some(bindings::generic_read_dir),
         iterate_shared: Some(iterate_shared::<T>),
+        unlocked_ioctl: Some(ioctl::<T>),
         // SAFETY: As above; a null `owner` is fine, since every open file
         // pins its mount and so the module.
         ..unsafe { core::mem::zeroed() }
@@ -258,5 +259,36 @@ unsafe extern "C" fn read<T: FileSystem>(
             content.buf.as_ptr().cast(),
             content.len,
         )
+    }
+}
+
+/// The [`Directory`] of an open file.
+///
+/// # Safety
+///
+/// `file` is an open directory of a shrinkfs mount, and stays open for `'a`.
+pub(super) unsafe fn directory<'a>(file: *mut bindings::file) -> Directory<'a> {
+    Directory {
+        // SAFETY: An open file pins its path (caller).
+        dentry: unsafe { (*file).f_path.dentry },
+        _file: PhantomData,
+    }
+}
+
+/// # Safety
+///
+/// Called by the VFS with an open directory of `T`.
+unsafe extern "C" fn ioctl<T: FileSystem>(
+    file: *mut bindings::file,
+    cmd: c_uint,
+    arg: kernel::ffi::c_ulong,
+) -> kernel::ffi::c_long {
+    // SAFETY: An open file pins its inode, the inode its superblock.
+    let data = unsafe { super_block::data::<T>((*(*file).f_inode).i_sb) };
+    // SAFETY: The file stays open for the whole ioctl.
+    let dir = unsafe { directory(file) };
+    match T::ioctl(data, &dir, cmd, arg as usize) {
+        Ok(ret) => ret as kernel::ffi::c_long,
+        Err(e) => e.to_errno() as kernel::ffi::c_long,
     }
 }

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * shrinkfs control interface: ioctls on a directory of a shrinkfs mount.
+ * Root only (CAP_SYS_ADMIN); an unknown command gets ENOTTY.
+ */
+#ifndef _UAPI_SHRINKFS_H
+#define _UAPI_SHRINKFS_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* What happened to one superblock's objects since it was mounted. */
+struct shrinkfs_stats {
+	__u64 lookups;		/* ->lookup calls */
+	__s64 dentries_alive;	/* ->d_init minus ->d_release */
+	__u64 dentry_releases;	/* ->d_release calls */
+	__s64 inodes_alive;	/* inodes read in minus evicted */
+	__u64 evictions;	/* ->evict_inode calls */
+	__u64 shrink_requests;	/* SHRINKFS_IOC_SHRINK calls */
+};
+
+#define SHRINKFS_IOC_MAGIC	0xb7
+
+/* shrink_dcache_parent() on the directory: kill its unused subtree now. */
+#define SHRINKFS_IOC_SHRINK	_IO(SHRINKFS_IOC_MAGIC, 1)
+/* Read the superblock's counters. */
+#define SHRINKFS_IOC_STATS	_IOR(SHRINKFS_IOC_MAGIC, 2, struct shrinkfs_stats)
+
+#endif /* _UAPI_SHRINKFS_H */
