@@ -51,10 +51,12 @@ struct Counters {
     inodes_alive: AtomicI64,
     evictions: AtomicU64,
     shrink_requests: AtomicU64,
+    generation_bumps: AtomicU64,
+    stale_dentries: AtomicU64,
 }
 
 impl Counters {
-    /// `struct shrinkfs_stats` of rust/shrinkfs_uapi.h: six 64-bit fields.
+    /// `struct shrinkfs_stats` of rust/shrinkfs_uapi.h: 64-bit fields.
     fn to_uapi(&self) -> [u8; STATS_SIZE] {
         let fields = [
             self.lookups.load(Ordering::Relaxed),
@@ -63,6 +65,8 @@ impl Counters {
             self.inodes_alive.load(Ordering::Relaxed) as u64,
             self.evictions.load(Ordering::Relaxed),
             self.shrink_requests.load(Ordering::Relaxed),
+            self.generation_bumps.load(Ordering::Relaxed),
+            self.stale_dentries.load(Ordering::Relaxed),
         ];
         let mut bytes = [0u8; STATS_SIZE];
         for (chunk, field) in bytes.chunks_exact_mut(8).zip(fields) {
@@ -73,10 +77,12 @@ impl Counters {
 }
 
 // The ioctls of rust/shrinkfs_uapi.h.
-const STATS_SIZE: usize = 6 * 8;
+const STATS_FIELDS: usize = 8;
+const STATS_SIZE: usize = STATS_FIELDS * 8;
 const IOC_MAGIC: u32 = 0xb7;
 const IOC_SHRINK: u32 = _IO(IOC_MAGIC, 1);
-const IOC_STATS: u32 = _IOR::<[u64; 6]>(IOC_MAGIC, 2);
+const IOC_STATS: u32 = _IOR::<[u64; STATS_FIELDS]>(IOC_MAGIC, 2);
+const IOC_BUMP_GENERATION: u32 = _IO(IOC_MAGIC, 3);
 
 /// One mounted shrinkfs.
 pub(crate) struct Mount {
@@ -201,24 +207,28 @@ impl FileSystem for ShrinkFs {
     }
 
     fn ioctl(mount: &Mount, dir: &Directory<'_>, cmd: u32, arg: usize) -> Result<i64> {
-        if cmd != IOC_SHRINK && cmd != IOC_STATS {
+        if ![IOC_SHRINK, IOC_STATS, IOC_BUMP_GENERATION].contains(&cmd) {
             return Err(ENOTTY);
         }
         if !vfs::capable_sys_admin() {
             return Err(EPERM);
         }
-        if cmd == IOC_SHRINK {
-            if arg != 0 {
-                return Err(EINVAL);
+        let c = &mount.counters;
+        match cmd {
+            IOC_STATS => {
+                let stats = c.to_uapi();
+                UserSlice::new(arg, stats.len()).writer().write_slice(&stats)?;
             }
-            mount
-                .counters
-                .shrink_requests
-                .fetch_add(1, Ordering::Relaxed);
-            dir.shrink_subtree();
-        } else {
-            let stats = mount.counters.to_uapi();
-            UserSlice::new(arg, stats.len()).writer().write_slice(&stats)?;
+            // The others take no argument.
+            _ if arg != 0 => return Err(EINVAL),
+            IOC_SHRINK => {
+                c.shrink_requests.fetch_add(1, Ordering::Relaxed);
+                dir.shrink_subtree();
+            }
+            _ => {
+                c.generation_bumps.fetch_add(1, Ordering::Relaxed);
+                dir.bump_generation();
+            }
         }
         Ok(0)
     }
@@ -237,6 +247,7 @@ impl FileSystem for ShrinkFs {
                 c.inodes_alive.fetch_sub(1, Ordering::Relaxed);
                 c.evictions.fetch_add(1, Ordering::Relaxed)
             }
+            Event::Stale => c.stale_dentries.fetch_add(1, Ordering::Relaxed),
         };
     }
 }

@@ -17,12 +17,19 @@ struct shrinkfs_stats {
 	__s64 inodes_alive;	/* inodes read in minus evicted */
 	__u64 evictions;	/* ->evict_inode calls */
 	__u64 shrink_requests;	/* SHRINKFS_IOC_SHRINK calls */
+	__u64 generation_bumps;	/* SHRINKFS_IOC_BUMP_GENERATION calls */
+	__u64 stale_dentries;	/* ->d_revalidate calls that said "stale" */
 };
 
 #define SHRINKFS_IOC_MAGIC	0xb7
 
 /* shrink_dcache_parent() on the directory: kill its unused subtree now. */
 #define SHRINKFS_IOC_SHRINK	_IO(SHRINKFS_IOC_MAGIC, 1)
+/*
+ * Make the directory's cached entries stale: the next lookup through one
+ * fails ->d_revalidate and the VFS prunes it with d_invalidate().
+ */
+#define SHRINKFS_IOC_BUMP_GENERATION	_IO(SHRINKFS_IOC_MAGIC, 3)
 /* Read the superblock's counters. */
 #define SHRINKFS_IOC_STATS	_IOR(SHRINKFS_IOC_MAGIC, 2, struct shrinkfs_stats)
 

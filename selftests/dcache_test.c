@@ -2,8 +2,9 @@
 /*
  * shrinkfs on the dcache: lookups leave unused dentries cached, and the
  * kernel's reclaim paths - the memory shrinker (drop_caches) and
- * shrink_dcache_parent() (SHRINKFS_IOC_SHRINK) - find and kill them, as the
- * module's own counters show. Also the control interface's errors.
+ * shrink_dcache_parent() (SHRINKFS_IOC_SHRINK), and d_invalidate() after a
+ * failed ->d_revalidate (SHRINKFS_IOC_BUMP_GENERATION) - find and kill them,
+ * as the module's own counters show. Also the control interface's errors.
  */
 
 #define _GNU_SOURCE
@@ -147,6 +148,38 @@ TEST_F(mount, shrink_ioctl_kills_one_subtree)
 	close(d0);
 }
 
+TEST_F(mount, generation_bump_invalidates_the_cached_subtree)
+{
+	struct shrinkfs_stats walked, after;
+	char path[128];
+	struct stat st;
+	int d0;
+
+	ASSERT_EQ(0, nftw(self->mnt, visit, 16, FTW_PHYS));
+	snprintf(path, sizeof(path), "%s/d0", self->mnt);
+	d0 = open(path, O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, d0);
+	ASSERT_EQ(0, read_stats(self->root, &walked));
+	ASSERT_EQ(0, ioctl(d0, SHRINKFS_IOC_BUMP_GENERATION, 0));
+	close(d0);
+
+	/* /d0/d1 fails revalidation; d_invalidate() prunes its subtree. */
+	snprintf(path, sizeof(path), "%s/d0/d1/f0", self->mnt);
+	ASSERT_EQ(0, stat(path, &st));
+	ASSERT_EQ(0, read_stats(self->root, &after));
+	EXPECT_EQ(1, (long)(after.generation_bumps - walked.generation_bumps));
+	EXPECT_LE(1, (long)(after.stale_dentries - walked.stale_dentries));
+	/* /d0/d1 held 4 leaves and 3 + 4 * 3 files: 19 dentries below it. */
+	EXPECT_LE(19, (long)(after.dentry_releases - walked.dentry_releases));
+	/* d1 and f0 were looked up afresh. */
+	EXPECT_EQ(2, (long)(after.lookups - walked.lookups));
+	/* Siblings in untouched directories stay valid. */
+	snprintf(path, sizeof(path), "%s/d1/d0/f0", self->mnt);
+	ASSERT_EQ(0, stat(path, &st));
+	ASSERT_EQ(0, read_stats(self->root, &walked));
+	EXPECT_EQ(after.lookups, walked.lookups);
+}
+
 TEST_F(mount, control_errors)
 {
 	struct shrinkfs_stats stats;
@@ -156,6 +189,8 @@ TEST_F(mount, control_errors)
 	EXPECT_EQ(-1, ioctl(self->root, _IO(SHRINKFS_IOC_MAGIC, 99), 0));
 	EXPECT_EQ(ENOTTY, errno);
 	EXPECT_EQ(-1, ioctl(self->root, SHRINKFS_IOC_SHRINK, 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->root, SHRINKFS_IOC_BUMP_GENERATION, 1));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, ioctl(self->root, SHRINKFS_IOC_STATS, (void *)8));
 	EXPECT_EQ(EFAULT, errno);

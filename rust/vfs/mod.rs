@@ -21,6 +21,7 @@ mod super_block;
 pub(crate) use fs_type::{FileSystemType, Registration};
 
 use core::fmt;
+use core::sync::atomic::Ordering;
 
 use kernel::prelude::*;
 
@@ -57,6 +58,8 @@ pub(crate) enum Event {
     InodeNew,
     /// An inode was evicted (`->evict_inode`).
     InodeEvict,
+    /// `->d_revalidate` found a dentry older than its directory's generation.
+    Stale,
 }
 
 /// A read-only filesystem whose namespace the implementation computes.
@@ -122,6 +125,15 @@ pub(crate) struct Directory<'a> {
 }
 
 impl Directory<'_> {
+    /// Makes every dentry cached in this directory stale: the next lookup
+    /// through one fails `->d_revalidate`, and the VFS's `d_invalidate()`
+    /// then prunes it and its subtree.
+    pub(crate) fn bump_generation(&self) {
+        // SAFETY: The open file pins its dentry, and a positive directory
+        // dentry keeps its inode.
+        unsafe { operations::generation((*self.dentry).d_inode) }.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// `shrink_dcache_parent()`: kills every unused dentry below this one.
     pub(crate) fn shrink_subtree(&self) {
         // SAFETY: The open file pins its dentry for `'a` (type invariant of

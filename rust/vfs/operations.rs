@@ -11,6 +11,8 @@ use core::ffi::{c_int, c_uint, c_void};
 use kernel::ffi::c_char;
 use core::fmt;
 use core::marker::PhantomData;
+use core::ptr;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use kernel::bindings;
 use kernel::prelude::*;
@@ -44,6 +46,7 @@ impl<T: FileSystem> Tables<T> {
     };
 
     const DENTRY: bindings::dentry_operations = bindings::dentry_operations {
+        d_revalidate: Some(d_revalidate::<T>),
         d_init: Some(d_init::<T>),
         d_release: Some(d_release::<T>),
         // SAFETY: As above.
@@ -107,6 +110,58 @@ unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut bindings::inode) {
     }
 }
 
+/// `LOOKUP_RCU` of include/linux/namei.h, which the bindings do not reach.
+const LOOKUP_RCU: c_uint = 0x0040;
+
+/// The generation of directory `inode`, kept in its `i_private`.
+///
+/// # Safety
+///
+/// `inode` is a live inode of a shrinkfs mount: nothing but this function
+/// touches `i_private` of those, and only atomically.
+pub(super) unsafe fn generation<'a>(inode: *mut bindings::inode) -> &'a AtomicUsize {
+    // SAFETY: `i_private` is a pointer-sized, pointer-aligned field of a live
+    // inode that is only ever accessed through this atomic view (caller).
+    unsafe { AtomicUsize::from_ptr(ptr::addr_of_mut!((*inode).i_private).cast()) }
+}
+
+/// Whether a dentry is as new as its directory's generation.
+///
+/// # Safety
+///
+/// Called by the VFS with a dentry of `T`, referenced or (in RCU walk mode,
+/// `LOOKUP_RCU`) under `rcu_read_lock()`: either way its parent and the
+/// parent's inode stay allocated for the call.
+unsafe extern "C" fn d_revalidate<T: FileSystem>(dentry: *mut bindings::dentry, flags: c_uint) -> c_int {
+    // SAFETY: `dentry` is live (caller); a parent read once is kept allocated
+    // by the reference or RCU (caller), and shrinkfs never renames, so it is
+    // the parent the dentry was looked up in.
+    let dir = unsafe {
+        let parent = ptr::read_volatile(ptr::addr_of!((*dentry).d_parent));
+        if parent == dentry {
+            return 1;
+        }
+        ptr::read_volatile(ptr::addr_of!((*parent).d_inode))
+    };
+    if dir.is_null() {
+        return if flags & LOOKUP_RCU != 0 {
+            ECHILD.to_errno()
+        } else {
+            0
+        };
+    }
+    // SAFETY: `dir` is the live directory inode of the parent (above).
+    let current = unsafe { generation(dir) }.load(Ordering::Acquire);
+    // SAFETY: `d_fsdata` of our dentries holds the generation `lookup` saw.
+    let seen = unsafe { (*dentry).d_fsdata } as usize;
+    if seen == current {
+        return 1;
+    }
+    // SAFETY: The dentry's superblock is live while its dentries are walked.
+    unsafe { T::event(super_block::data::<T>((*dentry).d_sb), Event::Stale) };
+    0
+}
+
 /// # Safety
 ///
 /// Called by the VFS with a new dentry of a superblock of `T`.
@@ -148,6 +203,12 @@ unsafe extern "C" fn lookup<T: FileSystem>(
     // SAFETY: A superblock with a directory being looked up has its state.
     let data = unsafe { super_block::data::<T>(sb) };
     T::event(data, Event::Lookup);
+    // SAFETY: `dir` is live, and the new dentry is ours to set up until it is
+    // spliced in below.
+    unsafe {
+        let seen = generation(dir).load(Ordering::Acquire);
+        (*dentry).d_fsdata = seen as *mut c_void;
+    }
     let inode = match T::lookup(data, dir_ino, name) {
         // A negative dentry: the name is cached as absent.
         None => core::ptr::null_mut(),
