@@ -38,18 +38,6 @@ static int read_stats(int fd, struct shrinkfs_stats *stats)
 	return ioctl(fd, SHRINKFS_IOC_STATS, stats);
 }
 
-static int drop_unused_dentries(void)
-{
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, "2\n", 2) == 2 ? 0 : -errno;
-	close(fd);
-	return ret;
-}
-
 FIXTURE(mount) {
 	char mnt[64];
 	char path[256];
@@ -120,7 +108,7 @@ TEST_F(mount, memory_shrinker_reclaims_unused_dentries)
 	ASSERT_EQ(0, nftw(self->mnt, visit, 16, FTW_PHYS));
 	ASSERT_EQ(0, read_stats(self->root, &walked));
 	ASSERT_EQ(INODES, walked.dentries_alive);
-	ASSERT_EQ(0, drop_unused_dentries());
+	ASSERT_EQ(0, shrinkfs_reclaim_dentries());
 	ASSERT_EQ(0, read_stats(self->root, &dropped));
 	/* Only the root, pinned by the mount and our fd, survives. */
 	EXPECT_EQ(1, dropped.dentries_alive);

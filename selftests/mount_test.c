@@ -60,7 +60,7 @@ TEST_F(module, registers_and_unregisters_the_type)
 	ASSERT_EQ(-ENOENT, shrinkfs_unload());
 }
 
-TEST_F(module, mounts_an_empty_root)
+TEST_F(module, mounts_and_stats_the_root)
 {
 	struct statfs sfs;
 	struct stat st;

@@ -39,4 +39,17 @@ static inline int shrinkfs_unload(void)
 	return syscall(__NR_delete_module, "shrinkfs", O_NONBLOCK) ? -errno : 0;
 }
 
+/* Has the memory shrinker reclaim every unused dentry and inode: 0 or -errno. */
+static inline int shrinkfs_reclaim_dentries(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, "2\n", 2) == 2 ? 0 : -errno;
+	close(fd);
+	return ret;
+}
+
 #endif /* SHRINKFS_UTIL_H */

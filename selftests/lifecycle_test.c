@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shrinkfs: many mount/umount cycles and module load/unload cycles leave
+ * nothing behind - every cycle succeeds, and the dcache and icache shrink back
+ * to where they started.
+ */
+
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+
+#include "shrinkfs_util.h"
+
+#define MOUNT_CYCLES	1000
+#define MODULE_CYCLES	100
+/* Dentries and inodes the rest of the system may make meanwhile. */
+#define SLACK		64
+
+/* First field of a /proc/sys/fs file: allocated dentries or inodes. */
+static long first_field(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+FIXTURE(cycles) {
+	char mnt[64];
+	char file[128];
+	long dentries, inodes;
+};
+
+FIXTURE_SETUP(cycles)
+{
+	if (getuid())
+		SKIP(return, "loading modules needs root");
+	snprintf(self->mnt, sizeof(self->mnt), "/tmp/shrinkfs-lc-%d", getpid());
+	snprintf(self->file, sizeof(self->file), "%s/d1/d2/f3", self->mnt);
+	ASSERT_EQ(0, mkdir(self->mnt, 0755));
+	ASSERT_EQ(0, shrinkfs_reclaim_dentries());
+	self->dentries = first_field("/proc/sys/fs/dentry-state");
+	self->inodes = first_field("/proc/sys/fs/inode-nr");
+	ASSERT_LT(0, self->dentries);
+	ASSERT_LT(0, self->inodes);
+}
+
+FIXTURE_TEARDOWN(cycles)
+{
+	umount2(self->mnt, MNT_DETACH);
+	rmdir(self->mnt);
+	shrinkfs_unload();
+}
+
+static void expect_back_to_start(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(cycles) * self)
+{
+	long dentries, inodes;
+
+	ASSERT_EQ(0, shrinkfs_reclaim_dentries());
+	dentries = first_field("/proc/sys/fs/dentry-state");
+	inodes = first_field("/proc/sys/fs/inode-nr");
+	EXPECT_GE(self->dentries + SLACK, dentries) {
+		TH_LOG("dentries: %ld before, %ld after", self->dentries, dentries);
+	}
+	EXPECT_GE(self->inodes + SLACK, inodes) {
+		TH_LOG("inodes: %ld before, %ld after", self->inodes, inodes);
+	}
+}
+
+TEST_F(cycles, mount_umount)
+{
+	struct stat st;
+	int i;
+
+	ASSERT_EQ(0, shrinkfs_load());
+	for (i = 0; i < MOUNT_CYCLES; i++) {
+		ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, NULL)) {
+			TH_LOG("cycle %d: mount: errno %d", i, errno);
+		}
+		ASSERT_EQ(0, stat(self->file, &st));
+		ASSERT_EQ(0, umount(self->mnt)) {
+			TH_LOG("cycle %d: umount: errno %d", i, errno);
+		}
+	}
+	ASSERT_EQ(0, shrinkfs_unload());
+	expect_back_to_start(_metadata, self);
+}
+
+TEST_F(cycles, load_unload)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < MODULE_CYCLES; i++) {
+		ASSERT_EQ(0, shrinkfs_load()) {
+			TH_LOG("cycle %d: load", i);
+		}
+		ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, NULL));
+		ASSERT_EQ(0, stat(self->file, &st));
+		ASSERT_EQ(0, umount(self->mnt));
+		ASSERT_EQ(0, shrinkfs_unload()) {
+			TH_LOG("cycle %d: unload", i);
+		}
+	}
+	expect_back_to_start(_metadata, self);
+}
+
+TEST_HARNESS_MAIN
