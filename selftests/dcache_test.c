@@ -48,9 +48,7 @@ FIXTURE_SETUP(mount)
 {
 	if (getuid())
 		SKIP(return, "loading modules needs root");
-	ASSERT_EQ(0, shrinkfs_load());
-	snprintf(self->mnt, sizeof(self->mnt), "/tmp/shrinkfs-dc-%d", getpid());
-	ASSERT_EQ(0, mkdir(self->mnt, 0755));
+	ASSERT_EQ(0, shrinkfs_prepare(self->mnt, sizeof(self->mnt), "dc"));
 	ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, GEOMETRY));
 	self->root = open(self->mnt, O_RDONLY | O_DIRECTORY);
 	ASSERT_LE(0, self->root);
@@ -59,9 +57,7 @@ FIXTURE_SETUP(mount)
 FIXTURE_TEARDOWN(mount)
 {
 	close(self->root);
-	umount2(self->mnt, MNT_DETACH);
-	rmdir(self->mnt);
-	shrinkfs_unload();
+	shrinkfs_cleanup(self->mnt);
 }
 
 TEST_F(mount, lookups_leave_unused_dentries_cached)

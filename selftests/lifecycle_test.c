@@ -56,9 +56,7 @@ FIXTURE_SETUP(cycles)
 
 FIXTURE_TEARDOWN(cycles)
 {
-	umount2(self->mnt, MNT_DETACH);
-	rmdir(self->mnt);
-	shrinkfs_unload();
+	shrinkfs_cleanup(self->mnt);
 }
 
 static void expect_back_to_start(struct __test_metadata *_metadata,

@@ -40,16 +40,12 @@ FIXTURE_SETUP(module)
 {
 	if (getuid())
 		SKIP(return, "loading modules needs root");
-	ASSERT_EQ(0, shrinkfs_load());
-	snprintf(self->mnt, sizeof(self->mnt), "/tmp/shrinkfs-%d", getpid());
-	ASSERT_EQ(0, mkdir(self->mnt, 0755));
+	ASSERT_EQ(0, shrinkfs_prepare(self->mnt, sizeof(self->mnt), "mount"));
 }
 
 FIXTURE_TEARDOWN(module)
 {
-	umount2(self->mnt, MNT_DETACH);
-	rmdir(self->mnt);
-	shrinkfs_unload();
+	shrinkfs_cleanup(self->mnt);
 }
 
 TEST_F(module, registers_and_unregisters_the_type)

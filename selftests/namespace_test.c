@@ -65,17 +65,13 @@ FIXTURE_SETUP(mount)
 {
 	if (getuid())
 		SKIP(return, "loading modules needs root");
-	ASSERT_EQ(0, shrinkfs_load());
-	snprintf(self->p.mnt, sizeof(self->p.mnt), "/tmp/shrinkfs-ns-%d", getpid());
-	ASSERT_EQ(0, mkdir(self->p.mnt, 0755));
+	ASSERT_EQ(0, shrinkfs_prepare(self->p.mnt, sizeof(self->p.mnt), "ns"));
 	ASSERT_EQ(0, mount("none", self->p.mnt, "shrinkfs", 0, GEOMETRY));
 }
 
 FIXTURE_TEARDOWN(mount)
 {
-	umount2(self->p.mnt, MNT_DETACH);
-	rmdir(self->p.mnt);
-	shrinkfs_unload();
+	shrinkfs_cleanup(self->p.mnt);
 }
 
 /* @rel below the mount point. */
@@ -253,16 +249,12 @@ FIXTURE_SETUP(options)
 {
 	if (getuid())
 		SKIP(return, "loading modules needs root");
-	ASSERT_EQ(0, shrinkfs_load());
-	snprintf(self->mnt, sizeof(self->mnt), "/tmp/shrinkfs-opt-%d", getpid());
-	ASSERT_EQ(0, mkdir(self->mnt, 0755));
+	ASSERT_EQ(0, shrinkfs_prepare(self->mnt, sizeof(self->mnt), "opt"));
 }
 
 FIXTURE_TEARDOWN(options)
 {
-	umount2(self->mnt, MNT_DETACH);
-	rmdir(self->mnt);
-	shrinkfs_unload();
+	shrinkfs_cleanup(self->mnt);
 }
 
 TEST_F(options, bad_options_fail_with_einval)

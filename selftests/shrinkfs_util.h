@@ -5,7 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,6 +40,28 @@ static inline int shrinkfs_load(void)
 static inline int shrinkfs_unload(void)
 {
 	return syscall(__NR_delete_module, "shrinkfs", O_NONBLOCK) ? -errno : 0;
+}
+
+/*
+ * Loads the module and makes an empty mount point /tmp/shrinkfs-@tag-<pid>
+ * in @mnt: 0 or -errno.
+ */
+static inline int shrinkfs_prepare(char *mnt, size_t len, const char *tag)
+{
+	int ret = shrinkfs_load();
+
+	if (ret)
+		return ret;
+	snprintf(mnt, len, "/tmp/shrinkfs-%s-%d", tag, getpid());
+	return mkdir(mnt, 0755) ? -errno : 0;
+}
+
+/* Undoes shrinkfs_prepare() and whatever a test left mounted. */
+static inline void shrinkfs_cleanup(const char *mnt)
+{
+	umount2(mnt, MNT_DETACH);
+	rmdir(mnt);
+	shrinkfs_unload();
 }
 
 /* Has the memory shrinker reclaim every unused dentry and inode: 0 or -errno. */
