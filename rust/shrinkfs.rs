@@ -53,6 +53,7 @@ struct Counters {
     shrink_requests: AtomicU64,
     generation_bumps: AtomicU64,
     stale_dentries: AtomicU64,
+    reaped: AtomicU64,
 }
 
 impl Counters {
@@ -67,6 +68,7 @@ impl Counters {
             self.shrink_requests.load(Ordering::Relaxed),
             self.generation_bumps.load(Ordering::Relaxed),
             self.stale_dentries.load(Ordering::Relaxed),
+            self.reaped.load(Ordering::Relaxed),
         ];
         let mut bytes = [0u8; STATS_SIZE];
         for (chunk, field) in bytes.chunks_exact_mut(8).zip(fields) {
@@ -77,12 +79,32 @@ impl Counters {
 }
 
 // The ioctls of rust/shrinkfs_uapi.h.
-const STATS_FIELDS: usize = 8;
+const STATS_FIELDS: usize = 9;
 const STATS_SIZE: usize = STATS_FIELDS * 8;
 const IOC_MAGIC: u32 = 0xb7;
 const IOC_SHRINK: u32 = _IO(IOC_MAGIC, 1);
 const IOC_STATS: u32 = _IOR::<[u64; STATS_FIELDS]>(IOC_MAGIC, 2);
 const IOC_BUMP_GENERATION: u32 = _IO(IOC_MAGIC, 3);
+const IOC_REAP: u32 = _IO(IOC_MAGIC, 4);
+
+/// Longest a reaper pass may hold its dentries, in milliseconds.
+const REAP_HOLD_MAX_MS: usize = 1000;
+/// Dentries a reaper pass takes from each superblock, at most.
+#[cfg(shrinkfs_reaper)]
+const REAP_PER_SUPER: usize = 256;
+
+/// One pass of the cross-superblock reaper, holding for `hold_ms`.
+#[cfg(shrinkfs_reaper)]
+fn reap(hold_ms: usize) -> Result<i64> {
+    let taken = vfs::reap::<ShrinkFs>(&crate::SHRINKFS_TYPE, REAP_PER_SUPER, hold_ms as u32)?;
+    Ok(taken as i64)
+}
+
+#[cfg(not(shrinkfs_reaper))]
+fn reap(_hold_ms: usize) -> Result<i64> {
+    // Built against a kernel without the series: no dput_to_list() to use.
+    Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
+}
 
 /// One mounted shrinkfs.
 pub(crate) struct Mount {
@@ -207,7 +229,7 @@ impl FileSystem for ShrinkFs {
     }
 
     fn ioctl(mount: &Mount, dir: &Directory<'_>, cmd: u32, arg: usize) -> Result<i64> {
-        if ![IOC_SHRINK, IOC_STATS, IOC_BUMP_GENERATION].contains(&cmd) {
+        if ![IOC_SHRINK, IOC_STATS, IOC_BUMP_GENERATION, IOC_REAP].contains(&cmd) {
             return Err(ENOTTY);
         }
         if !vfs::capable_sys_admin() {
@@ -219,6 +241,8 @@ impl FileSystem for ShrinkFs {
                 let stats = c.to_uapi();
                 UserSlice::new(arg, stats.len()).writer().write_slice(&stats)?;
             }
+            IOC_REAP if arg > REAP_HOLD_MAX_MS => return Err(EINVAL),
+            IOC_REAP => return reap(arg),
             // The others take no argument.
             _ if arg != 0 => return Err(EINVAL),
             IOC_SHRINK => {
@@ -248,6 +272,7 @@ impl FileSystem for ShrinkFs {
                 c.evictions.fetch_add(1, Ordering::Relaxed)
             }
             Event::Stale => c.stale_dentries.fetch_add(1, Ordering::Relaxed),
+            Event::Reaped => c.reaped.fetch_add(1, Ordering::Relaxed),
         };
     }
 }

@@ -18,7 +18,7 @@ module! {
 }
 
 /// Storage for the filesystem type: static, as lockdep requires.
-static SHRINKFS_TYPE: vfs::FileSystemType = vfs::FileSystemType::new();
+pub(crate) static SHRINKFS_TYPE: vfs::FileSystemType = vfs::FileSystemType::new();
 
 struct ShrinkFsModule {
     _registration: vfs::Registration,

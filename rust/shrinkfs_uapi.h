@@ -19,6 +19,7 @@ struct shrinkfs_stats {
 	__u64 shrink_requests;	/* SHRINKFS_IOC_SHRINK calls */
 	__u64 generation_bumps;	/* SHRINKFS_IOC_BUMP_GENERATION calls */
 	__u64 stale_dentries;	/* ->d_revalidate calls that said "stale" */
+	__u64 reaped;		/* dentries SHRINKFS_IOC_REAP put on its list */
 };
 
 #define SHRINKFS_IOC_MAGIC	0xb7
@@ -30,6 +31,14 @@ struct shrinkfs_stats {
  * fails ->d_revalidate and the VFS prunes it with d_invalidate().
  */
 #define SHRINKFS_IOC_BUMP_GENERATION	_IO(SHRINKFS_IOC_MAGIC, 3)
+/*
+ * One pass of the cross-superblock reaper: unused file dentries of every
+ * shrinkfs mount go onto one private shrink list (dput_to_list()), are held
+ * there for the argument's milliseconds (0..1000), then killed
+ * (shrink_dentry_list()). Returns how many it took. EOPNOTSUPP when the
+ * module was built against a kernel that does not export dput_to_list().
+ */
+#define SHRINKFS_IOC_REAP	_IO(SHRINKFS_IOC_MAGIC, 4)
 /* Read the superblock's counters. */
 #define SHRINKFS_IOC_STATS	_IOR(SHRINKFS_IOC_MAGIC, 2, struct shrinkfs_stats)
 

@@ -56,6 +56,12 @@ impl FileSystemType {
         }
     }
 
+    /// The C object, for functions that take a filesystem type.
+    #[cfg(shrinkfs_reaper)]
+    pub(super) fn raw_ptr(&self) -> *mut bindings::file_system_type {
+        self.raw.get()
+    }
+
     /// The callbacks of the registered filesystem behind `raw`.
     ///
     /// # Safety

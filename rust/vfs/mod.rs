@@ -16,9 +16,13 @@ mod fs_context;
 mod fs_type;
 mod inode;
 mod operations;
+#[cfg(shrinkfs_reaper)]
+mod reaper;
 mod super_block;
 
 pub(crate) use fs_type::{FileSystemType, Registration};
+#[cfg(shrinkfs_reaper)]
+pub(crate) use reaper::reap;
 
 use core::fmt;
 use core::sync::atomic::Ordering;
@@ -60,6 +64,10 @@ pub(crate) enum Event {
     InodeEvict,
     /// `->d_revalidate` found a dentry older than its directory's generation.
     Stale,
+    /// The cross-superblock reaper put one of the superblock's dentries on
+    /// its private shrink list.
+    #[cfg_attr(not(shrinkfs_reaper), allow(dead_code))]
+    Reaped,
 }
 
 /// A read-only filesystem whose namespace the implementation computes.
