@@ -131,8 +131,10 @@ pub fn scan(log: &str) -> Vec<Splat> {
             }
             let kind = classify(msg);
             // `BUG: Dentry ... still in use` and the like print their header,
-            // then WARN(): one report, whose stack is the WARN's.
-            let continues = splats[current].excerpt.len() == 2 && kind == Some("WARN");
+            // then WARN(): one report, whose stack is the WARN's. Likewise a
+            // header of the same kind right after (kmemleak's objects).
+            let continues = splats[current].excerpt.len() == 2
+                && (kind == Some("WARN") || kind == Some(splats[current].kind));
             if ended || continues || kind.is_none() {
                 continue;
             }
@@ -175,11 +177,36 @@ mod tests {
     /// module whose dentry counter missed releases).
     const SPLAT_SAMPLES: &[(&str, &[&str])] = &[
         ("lkdtm-warn-and-kasan.log", &["WARN", "KASAN"]),
+        ("lkdtm-exception-oops-panic.log", &["Oops", "panic"]),
+        ("lkdtm-list-corruption.log", &["list corruption"]),
+        (
+            "lkdtm-hung-task.log",
+            &["hung task", "hung task", "hung task"],
+        ),
+        ("lkdtm-soft-lockup.log", &["soft lockup"]),
         (
             "leaked-root-dentry.log",
             &["dentry still in use", "busy inodes", "dentry still in use"],
         ),
+        ("leaked-dentry-count.log", &["WARN"]),
+        ("lockdep-circular.log", &["lockdep"]),
+        ("rcu-suspicious.log", &["RCU"]),
+        ("kmemleak.log", &["kmemleak"]),
     ];
+
+    #[test]
+    fn every_sample_is_in_the_table() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/splats");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".log") {
+                assert!(
+                    SPLAT_SAMPLES.iter().any(|(n, _)| *n == name),
+                    "{name} has no expected kinds"
+                );
+            }
+        }
+    }
 
     #[test]
     fn finds_and_names_every_sample_report() {
