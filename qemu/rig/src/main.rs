@@ -119,6 +119,9 @@ struct GuestArgs {
     /// The kernel is not a debug build: do not require KASAN and lockdep.
     #[arg(long)]
     no_debug: bool,
+    /// Extra kernel parameters, e.g. `kmemleak=on`.
+    #[arg(long, default_value = "")]
+    append: String,
 }
 
 #[derive(Args)]
@@ -211,7 +214,7 @@ fn prepare(guest: &GuestArgs, name: &str, append: &str, script: Option<&Path>) -
     Ok(Boot {
         bzimage,
         initramfs,
-        append: append.to_string(),
+        append: format!("{} {append}", guest.append),
         accel,
         cpus: guest.cpus,
         memory_mib: guest.memory_mib,
