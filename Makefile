@@ -39,7 +39,7 @@ kernel_args := --variant $(KERNEL) --cache $(CACHE)/kernels --repo $(CURDIR) --j
 	$(if $(MUTANT),--patch $(abspath $(MUTANT))) $(if $(KSRC),--ksrc $(abspath $(KSRC)))
 guest_args = --kdir $(kdir) --module $(CURDIR)/shrinkfs.ko --selftests $(OUT)/selftests \
 	--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --timeout $(TIMEOUT) \
-	$(if $(VERBOSE),--verbose) $(if $(APPEND),--append "$(APPEND)")
+	$(if $(VERBOSE),--verbose)
 
 all: module
 
@@ -69,11 +69,13 @@ host-tests:
 	cargo clippy --release --quiet --all-targets -- -D warnings
 	cargo test --release --quiet
 
+# kmemleak is built in but asleep; the check wakes it, and the guest init scans
+# for leaks after the tests.
 check: host-tests module selftests
-	@$(RIG) check $(guest_args) --self-test
+	@$(RIG) check $(guest_args) --append "kmemleak=on $(APPEND)" --self-test
 
 vm: module selftests
-	@$(RIG) vm $(guest_args) $(if $(RUN),--run $(abspath $(RUN)))
+	@$(RIG) vm $(guest_args) --append "$(APPEND)" $(if $(RUN),--run $(abspath $(RUN)))
 
 # checkpatch --strict on every patch of the series, and a kernel build after
 # each one (grown incrementally from the stock kernel).
