@@ -7,6 +7,7 @@
 #   make kernel   build (or reuse) the selected kernel
 #   make vm       a shell in the guest; make vm RUN=script.sh runs a script
 #   make patches-check   checkpatch and a build after each patch of the series
+#   make torture  the torture alone: DURATION=seconds SEED=n (report in out/torture/)
 #
 # Knobs: KERNEL=patched|stock  MUTANT=file.patch  KSRC=6.12.y git tree
 #        KDIR=kernel build dir  ACCEL=tcg|kvm|auto  TIMEOUT=seconds  VERBOSE=1
@@ -74,6 +75,12 @@ host-tests:
 check: host-tests module selftests
 	@$(RIG) check $(guest_args) --append "kmemleak=on $(APPEND)" --self-test
 
+# The torture alone, any length, any kernel: make torture DURATION=120 SEED=7
+DURATION ?= 60
+torture: module selftests
+	@$(RIG) torture $(guest_args) --append "kmemleak=on $(APPEND)" --duration $(DURATION) \
+		$(if $(SEED),--seed $(SEED)) --repeat-knobs "KERNEL=$(KERNEL)$(if $(MUTANT), MUTANT=$(MUTANT))"
+
 vm: module selftests
 	@$(RIG) vm $(guest_args) --append "$(APPEND)" $(if $(RUN),--run $(abspath $(RUN)))
 
@@ -94,4 +101,4 @@ clean:
 	-$(MAKE) -C $(kdir) M=$(CURDIR) LLVM=1 ARCH=x86_64 clean 2>/dev/null
 	rm -rf $(OUT)
 
-.PHONY: all setup rig kernel module selftests host-tests check vm scan clean cache-clean patches-check
+.PHONY: all setup rig kernel module selftests host-tests check torture vm scan clean cache-clean patches-check

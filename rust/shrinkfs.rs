@@ -54,32 +54,52 @@ struct Counters {
     generation_bumps: AtomicU64,
     stale_dentries: AtomicU64,
     reaped: AtomicU64,
+    shrinker_calls: AtomicU64,
 }
 
 impl Counters {
-    /// `struct shrinkfs_stats` of rust/shrinkfs_uapi.h: 64-bit fields.
+    /// Every counter with its name, in the order of `struct shrinkfs_stats`
+    /// (rust/shrinkfs_uapi.h); the alive counts as two's complement.
+    fn fields(&self) -> [(&'static str, u64); STATS_FIELDS] {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let alive = |c: &AtomicI64| c.load(Ordering::Relaxed) as u64;
+        [
+            ("lookups", load(&self.lookups)),
+            ("dentries_alive", alive(&self.dentries_alive)),
+            ("dentry_releases", load(&self.dentry_releases)),
+            ("inodes_alive", alive(&self.inodes_alive)),
+            ("evictions", load(&self.evictions)),
+            ("shrink_requests", load(&self.shrink_requests)),
+            ("generation_bumps", load(&self.generation_bumps)),
+            ("stale_dentries", load(&self.stale_dentries)),
+            ("reaped", load(&self.reaped)),
+            ("shrinker_calls", load(&self.shrinker_calls)),
+        ]
+    }
+
+    /// `struct shrinkfs_stats`: 64-bit fields.
     fn to_uapi(&self) -> [u8; STATS_SIZE] {
-        let fields = [
-            self.lookups.load(Ordering::Relaxed),
-            self.dentries_alive.load(Ordering::Relaxed) as u64,
-            self.dentry_releases.load(Ordering::Relaxed),
-            self.inodes_alive.load(Ordering::Relaxed) as u64,
-            self.evictions.load(Ordering::Relaxed),
-            self.shrink_requests.load(Ordering::Relaxed),
-            self.generation_bumps.load(Ordering::Relaxed),
-            self.stale_dentries.load(Ordering::Relaxed),
-            self.reaped.load(Ordering::Relaxed),
-        ];
         let mut bytes = [0u8; STATS_SIZE];
-        for (chunk, field) in bytes.chunks_exact_mut(8).zip(fields) {
-            chunk.copy_from_slice(&field.to_ne_bytes());
+        for (chunk, (_, value)) in bytes.chunks_exact_mut(8).zip(self.fields()) {
+            chunk.copy_from_slice(&value.to_ne_bytes());
         }
         bytes
+    }
+
+    /// One `name value` line per counter; alive counts signed.
+    fn write_text(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        for (name, value) in self.fields() {
+            match name {
+                "dentries_alive" | "inodes_alive" => writeln!(out, "{name} {}", value as i64)?,
+                _ => writeln!(out, "{name} {value}")?,
+            }
+        }
+        Ok(())
     }
 }
 
 // The ioctls of rust/shrinkfs_uapi.h.
-const STATS_FIELDS: usize = 9;
+const STATS_FIELDS: usize = 10;
 const STATS_SIZE: usize = STATS_FIELDS * 8;
 const IOC_MAGIC: u32 = 0xb7;
 const IOC_SHRINK: u32 = _IO(IOC_MAGIC, 1);
@@ -104,6 +124,21 @@ fn reap(hold_ms: usize) -> Result<i64> {
 fn reap(_hold_ms: usize) -> Result<i64> {
     // Built against a kernel without the series: no dput_to_list() to use.
     Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
+}
+
+/// The periodic reaper (module parameter `reap_interval_ms`), when there is
+/// a reaper to run.
+pub(crate) fn periodic_reaper() -> Option<crate::params::PeriodicReaper> {
+    #[cfg(shrinkfs_reaper)]
+    {
+        extern "C" fn pass() {
+            // A failed pass (out of memory) is retried at the next tick.
+            let _ = reap(0);
+        }
+        Some(crate::params::PeriodicReaper::start(pass))
+    }
+    #[cfg(not(shrinkfs_reaper))]
+    None
 }
 
 /// One mounted shrinkfs.
@@ -257,6 +292,14 @@ impl FileSystem for ShrinkFs {
         Ok(0)
     }
 
+    fn write_stats(mount: &Mount, out: &mut dyn fmt::Write) -> fmt::Result {
+        mount.counters.write_text(out)
+    }
+
+    fn race_window() {
+        crate::params::race_window();
+    }
+
     fn event(mount: &Mount, event: Event) {
         let c = &mount.counters;
         match event {
@@ -273,6 +316,7 @@ impl FileSystem for ShrinkFs {
             }
             Event::Stale => c.stale_dentries.fetch_add(1, Ordering::Relaxed),
             Event::Reaped => c.reaped.fetch_add(1, Ordering::Relaxed),
+            Event::ShrinkerCall => c.shrinker_calls.fetch_add(1, Ordering::Relaxed),
         };
     }
 }

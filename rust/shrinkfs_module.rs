@@ -4,6 +4,7 @@
 //! beating up dcache changes.
 
 mod geometry;
+mod params;
 mod shrinkfs;
 mod vfs;
 
@@ -21,6 +22,8 @@ module! {
 pub(crate) static SHRINKFS_TYPE: vfs::FileSystemType = vfs::FileSystemType::new();
 
 struct ShrinkFsModule {
+    // Dropped first: no pass may run once the type is unregistered.
+    _periodic_reaper: Option<params::PeriodicReaper>,
     _registration: vfs::Registration,
 }
 
@@ -29,6 +32,7 @@ impl kernel::Module for ShrinkFsModule {
         let registration = vfs::Registration::new::<shrinkfs::ShrinkFs>(&SHRINKFS_TYPE, module)?;
         pr_info!("registered filesystem type shrinkfs\n");
         Ok(Self {
+            _periodic_reaper: shrinkfs::periodic_reaper(),
             _registration: registration,
         })
     }

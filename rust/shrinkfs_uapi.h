@@ -19,7 +19,8 @@ struct shrinkfs_stats {
 	__u64 shrink_requests;	/* SHRINKFS_IOC_SHRINK calls */
 	__u64 generation_bumps;	/* SHRINKFS_IOC_BUMP_GENERATION calls */
 	__u64 stale_dentries;	/* ->d_revalidate calls that said "stale" */
-	__u64 reaped;		/* dentries SHRINKFS_IOC_REAP put on its list */
+	__u64 reaped;		/* dentries the reaper put on its list */
+	__u64 shrinker_calls;	/* memory shrinker visits (count and scan) */
 };
 
 #define SHRINKFS_IOC_MAGIC	0xb7

@@ -20,20 +20,6 @@
 /* Dentries and inodes the rest of the system may make meanwhile. */
 #define SLACK		64
 
-/* First field of a /proc/sys/fs file: allocated dentries or inodes. */
-static long first_field(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long n = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
-
 FIXTURE(cycles) {
 	char mnt[64];
 	char file[128];
@@ -48,8 +34,8 @@ FIXTURE_SETUP(cycles)
 	snprintf(self->file, sizeof(self->file), "%s/d1/d2/f3", self->mnt);
 	ASSERT_EQ(0, mkdir(self->mnt, 0755));
 	ASSERT_EQ(0, shrinkfs_reclaim_dentries());
-	self->dentries = first_field("/proc/sys/fs/dentry-state");
-	self->inodes = first_field("/proc/sys/fs/inode-nr");
+	self->dentries = shrinkfs_proc_first_field("/proc/sys/fs/dentry-state");
+	self->inodes = shrinkfs_proc_first_field("/proc/sys/fs/inode-nr");
 	ASSERT_LT(0, self->dentries);
 	ASSERT_LT(0, self->inodes);
 }
@@ -65,8 +51,8 @@ static void expect_back_to_start(struct __test_metadata *_metadata,
 	long dentries, inodes;
 
 	ASSERT_EQ(0, shrinkfs_reclaim_dentries());
-	dentries = first_field("/proc/sys/fs/dentry-state");
-	inodes = first_field("/proc/sys/fs/inode-nr");
+	dentries = shrinkfs_proc_first_field("/proc/sys/fs/dentry-state");
+	inodes = shrinkfs_proc_first_field("/proc/sys/fs/inode-nr");
 	EXPECT_GE(self->dentries + SLACK, dentries) {
 		TH_LOG("dentries: %ld before, %ld after", self->dentries, dentries);
 	}

@@ -22,18 +22,24 @@ static inline const char *shrinkfs_module_path(void)
 	return path ? path : "/shrinkfs/shrinkfs.ko";
 }
 
-/* Loads the module: 0 or -errno. */
-static inline int shrinkfs_load(void)
+/* Loads the module with parameters @params ("" for none): 0 or -errno. */
+static inline int shrinkfs_load_with(const char *params)
 {
 	int fd = open(shrinkfs_module_path(), O_RDONLY | O_CLOEXEC);
 	int ret;
 
 	if (fd < 0)
 		return -errno;
-	ret = syscall(__NR_finit_module, fd, "", 0);
+	ret = syscall(__NR_finit_module, fd, params, 0);
 	ret = ret ? -errno : 0;
 	close(fd);
 	return ret;
+}
+
+/* Loads the module: 0 or -errno. */
+static inline int shrinkfs_load(void)
+{
+	return shrinkfs_load_with("");
 }
 
 /* Unloads the module without waiting: 0 or -errno. */
@@ -75,6 +81,20 @@ static inline int shrinkfs_reclaim_dentries(void)
 	ret = write(fd, "2\n", 2) == 2 ? 0 : -errno;
 	close(fd);
 	return ret;
+}
+
+/* First field of a /proc/sys/fs file: allocated dentries or inodes, or -1. */
+static inline long shrinkfs_proc_first_field(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
 }
 
 #endif /* SHRINKFS_UTIL_H */

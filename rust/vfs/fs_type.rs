@@ -14,6 +14,7 @@ use kernel::prelude::*;
 use kernel::types::Opaque;
 
 use super::fs_context::{self, ContextOps};
+use super::sysfs::SysfsDir;
 use super::{super_block, FileSystem};
 
 extern "C" {
@@ -29,7 +30,7 @@ extern "C" {
 ///
 /// # Invariants
 ///
-/// `raw` and `ops` are written only while `registered` is false and by the
+/// `raw`, `ops` and `sysfs` are written only while `registered` is false and by the
 /// one [`Registration::new`] call that set it; afterwards they are read-only
 /// until that registration is dropped.
 #[repr(C)]
@@ -37,6 +38,8 @@ pub(crate) struct FileSystemType {
     // Must stay the first field: the C callbacks get `&raw` and cast it back.
     raw: Opaque<bindings::file_system_type>,
     ops: UnsafeCell<Option<&'static ContextOps>>,
+    /// `/sys/fs/<name>/`, parent of the superblocks' directories.
+    sysfs: UnsafeCell<Option<SysfsDir>>,
     registered: AtomicBool,
 }
 
@@ -52,6 +55,7 @@ impl FileSystemType {
             // `None` callbacks, zero flags, empty list heads and lock keys.
             raw: Opaque::new(unsafe { core::mem::zeroed() }),
             ops: UnsafeCell::new(None),
+            sysfs: UnsafeCell::new(None),
             registered: AtomicBool::new(false),
         }
     }
@@ -74,6 +78,18 @@ impl FileSystemType {
         let ops = unsafe { *(*raw.cast::<FileSystemType>()).ops.get() };
         ops.expect("a registered shrinkfs type has its operations")
     }
+
+    /// The sysfs directory of the registered filesystem behind `raw`.
+    ///
+    /// # Safety
+    ///
+    /// `raw` is the `file_system_type` of a registered [`FileSystemType`].
+    pub(super) unsafe fn sysfs_of<'a>(raw: *mut bindings::file_system_type) -> &'a SysfsDir {
+        // SAFETY: As in `ops_of`: `sysfs` is set and read-only while the
+        // type is registered, and it outlives every superblock of the type.
+        let sysfs = unsafe { &*(*raw.cast::<FileSystemType>()).sysfs.get() };
+        sysfs.as_ref().expect("a registered shrinkfs type has its sysfs directory")
+    }
 }
 
 /// A registered filesystem type; unregistered on drop.
@@ -95,6 +111,13 @@ impl Registration {
         {
             return Err(EBUSY);
         }
+        let sysfs = match SysfsDir::for_type(T::NAME) {
+            Ok(sysfs) => sysfs,
+            Err(e) => {
+                fs_type.registered.store(false, Ordering::Release);
+                return Err(e);
+            }
+        };
         let raw = fs_type.raw.get();
         // SAFETY: We won `registered`, so nobody else reads or writes these
         // fields until `register_filesystem()` publishes them below.
@@ -104,11 +127,14 @@ impl Registration {
             (*raw).init_fs_context = Some(shrinkfs_vfs_init_fs_context);
             (*raw).kill_sb = Some(super_block::kill_sb::<T>);
             *fs_type.ops.get() = Some(fs_context::ops::<T>());
+            *fs_type.sysfs.get() = Some(sysfs);
         }
         // SAFETY: `raw` is a fully initialised `file_system_type` in static
         // storage that stays valid and unmoved for the rest of the module's life.
         let ret = unsafe { bindings::register_filesystem(raw) };
         if let Err(e) = to_result(ret) {
+            // SAFETY: Not registered, so still ours alone.
+            drop(unsafe { (*fs_type.sysfs.get()).take() });
             fs_type.registered.store(false, Ordering::Release);
             return Err(e);
         }
@@ -122,6 +148,9 @@ impl Drop for Registration {
         // unload cannot race a mount: the VFS holds a module reference for
         // every live superblock of the type.
         unsafe { bindings::unregister_filesystem(self.fs_type.raw.get()) };
+        // SAFETY: Unregistered and without superblocks, the type is ours
+        // alone again until `registered` is cleared.
+        drop(unsafe { (*self.fs_type.sysfs.get()).take() });
         self.fs_type.registered.store(false, Ordering::Release);
     }
 }

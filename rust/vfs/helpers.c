@@ -7,13 +7,17 @@
  * on a series patch that adds <linux/fs_context.h> to the Rust bindings.
  * 6.12's bindings do not reach fs_context.h at all, so the
  * fs_context_operations table lives here and calls back into Rust; the rest
- * are static inlines and macros the bindings cannot see.
+ * are static inlines and macros the bindings cannot see. The per-superblock
+ * sysfs directories are here too: 6.12 has no Rust kobject abstraction.
  */
 
 #include <linux/bug.h>
 #include <linux/dcache.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/kobject.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
 
 #include "helpers.h"
 
@@ -85,4 +89,84 @@ bool shrinkfs_vfs_dir_emit(struct dir_context *ctx, const char *name, int len,
 void shrinkfs_vfs_warn(const char *msg)
 {
 	WARN(1, "shrinkfs: %s\n", msg);
+}
+
+/* /sys/fs/<type>/<major>:<minor>/: one directory per superblock. */
+struct shrinkfs_vfs_sb_kobj {
+	struct kobject kobj;
+	struct super_block *sb;
+	shrinkfs_vfs_show_fn show_stats;
+};
+
+static struct shrinkfs_vfs_sb_kobj *to_sb_kobj(struct kobject *kobj)
+{
+	return container_of(kobj, struct shrinkfs_vfs_sb_kobj, kobj);
+}
+
+static ssize_t stats_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	struct shrinkfs_vfs_sb_kobj *sb_kobj = to_sb_kobj(kobj);
+
+	return sb_kobj->show_stats(sb_kobj->sb, buf);
+}
+
+static struct kobj_attribute stats_attr = __ATTR_RO(stats);
+
+static struct attribute *sb_attrs[] = {
+	&stats_attr.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(sb);
+
+static void sb_kobj_release(struct kobject *kobj)
+{
+	kfree(to_sb_kobj(kobj));
+}
+
+static const struct kobj_type sb_ktype = {
+	.sysfs_ops	= &kobj_sysfs_ops,
+	.default_groups	= sb_groups,
+	.release	= sb_kobj_release,
+};
+
+/* Creates /sys/fs/@name: the directory or NULL. */
+struct kobject *shrinkfs_vfs_sysfs_add_type(const char *name)
+{
+	return kobject_create_and_add(name, fs_kobj);
+}
+
+/*
+ * Creates @type_dir/<major>:<minor>/stats for @sb, whose read calls
+ * @show_stats: the directory or an ERR_PTR().
+ */
+struct kobject *shrinkfs_vfs_sysfs_add_sb(struct kobject *type_dir,
+					  struct super_block *sb,
+					  shrinkfs_vfs_show_fn show_stats)
+{
+	struct shrinkfs_vfs_sb_kobj *sb_kobj;
+	int err;
+
+	sb_kobj = kzalloc(sizeof(*sb_kobj), GFP_KERNEL);
+	if (!sb_kobj)
+		return ERR_PTR(-ENOMEM);
+	sb_kobj->sb = sb;
+	sb_kobj->show_stats = show_stats;
+	err = kobject_init_and_add(&sb_kobj->kobj, &sb_ktype, type_dir, "%u:%u",
+				   MAJOR(sb->s_dev), MINOR(sb->s_dev));
+	if (err) {
+		kobject_put(&sb_kobj->kobj);
+		return ERR_PTR(err);
+	}
+	return &sb_kobj->kobj;
+}
+
+/*
+ * Removes a directory of either kind. kobject_del() waits for every read in
+ * progress, so @show_stats is not called once this returns.
+ */
+void shrinkfs_vfs_sysfs_remove(struct kobject *dir)
+{
+	kobject_del(dir);
+	kobject_put(dir);
 }

@@ -12,10 +12,14 @@ struct dir_context;
 struct file;
 struct file_system_type;
 struct fs_context;
+struct kobject;
 struct super_block;
 
 /* What shrinkfs_vfs_parse_option() returns for a key that is not its own. */
 #define SHRINKFS_VFS_NOT_MINE	1
+
+/* Formats a superblock's counters into a sysfs page: bytes written. */
+typedef ssize_t (*shrinkfs_vfs_show_fn)(struct super_block *sb, char *buf);
 
 /* Offered to Rust by helpers.c. */
 int shrinkfs_vfs_init_fs_context(struct fs_context *fc);
@@ -26,6 +30,11 @@ bool shrinkfs_vfs_dir_emit_dots(struct file *file, struct dir_context *ctx);
 bool shrinkfs_vfs_dir_emit(struct dir_context *ctx, const char *name, int len,
 			   u64 ino, unsigned int type);
 void shrinkfs_vfs_warn(const char *msg);
+struct kobject *shrinkfs_vfs_sysfs_add_type(const char *name);
+struct kobject *shrinkfs_vfs_sysfs_add_sb(struct kobject *type_dir,
+					  struct super_block *sb,
+					  shrinkfs_vfs_show_fn show_stats);
+void shrinkfs_vfs_sysfs_remove(struct kobject *dir);
 
 /* Implemented in Rust. */
 int shrinkfs_vfs_fill_super(struct super_block *sb, struct fs_context *fc);

@@ -19,6 +19,7 @@ mod operations;
 #[cfg(shrinkfs_reaper)]
 mod reaper;
 mod super_block;
+mod sysfs;
 
 pub(crate) use fs_type::{FileSystemType, Registration};
 #[cfg(shrinkfs_reaper)]
@@ -62,6 +63,8 @@ pub(crate) enum Event {
     InodeNew,
     /// An inode was evicted (`->evict_inode`).
     InodeEvict,
+    /// The memory shrinker counted or scanned the superblock.
+    ShrinkerCall,
     /// `->d_revalidate` found a dentry older than its directory's generation.
     Stale,
     /// The cross-superblock reaper put one of the superblock's dentries on
@@ -121,6 +124,16 @@ pub(crate) trait FileSystem: Sized + 'static {
 
     /// Counts what happens to the superblock's objects.
     fn event(_data: &Self::Data, _event: Event) {}
+
+    /// Writes the superblock's counters as text, for
+    /// `/sys/fs/<type>/<major>:<minor>/stats`.
+    fn write_stats(data: &Self::Data, out: &mut dyn fmt::Write) -> fmt::Result;
+
+    /// Runs where a late or racing callback would do harm: in
+    /// `->evict_inode` and `->d_release` before they touch the state, and in
+    /// the reaper between collecting and killing. A filesystem may stall
+    /// here to widen those race windows.
+    fn race_window() {}
 
     /// `ioctl(2)` on directory `dir`, with the raw command and argument.
     fn ioctl(data: &Self::Data, dir: &Directory<'_>, cmd: u32, arg: usize) -> Result<i64>;

@@ -8,7 +8,7 @@
 
 use core::ffi::{c_int, c_uint, c_void};
 
-use kernel::ffi::c_char;
+use kernel::ffi::{c_char, c_long};
 use core::fmt;
 use core::marker::PhantomData;
 use core::ptr;
@@ -41,6 +41,7 @@ impl<T: FileSystem> Tables<T> {
         // Inodes go with their last reference; their dentries keep them.
         drop_inode: Some(bindings::generic_delete_inode),
         evict_inode: Some(evict_inode::<T>),
+        nr_cached_objects: Some(nr_cached_objects::<T>),
         // SAFETY: All-zero is valid for the remaining fields: `None` callbacks.
         ..unsafe { core::mem::zeroed() }
     };
@@ -106,8 +107,26 @@ unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut bindings::inode) {
     unsafe {
         bindings::truncate_inode_pages_final(&mut (*inode).i_data);
         bindings::clear_inode(inode);
+        T::race_window();
         T::event(super_block::data::<T>((*inode).i_sb), Event::InodeEvict);
     }
+}
+
+/// The superblock shrinker's question for filesystem-private objects, asked
+/// in `super_cache_count()` and `super_cache_scan()`: shrinkfs has none, but
+/// counting the calls shows the memory shrinker visiting the superblock.
+///
+/// # Safety
+///
+/// Called by the VFS's shrinker with a live superblock of `T`: the shrinker
+/// is freed before `kill_sb` runs.
+unsafe extern "C" fn nr_cached_objects<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    _sc: *mut bindings::shrink_control,
+) -> c_long {
+    // SAFETY: The superblock's state lives while its shrinker runs (caller).
+    unsafe { T::event(super_block::data::<T>(sb), Event::ShrinkerCall) };
+    0
 }
 
 /// `LOOKUP_RCU` of include/linux/namei.h, which the bindings do not reach.
@@ -176,6 +195,7 @@ unsafe extern "C" fn d_init<T: FileSystem>(dentry: *mut bindings::dentry) -> c_i
 ///
 /// Called by the VFS with a dentry of `T` being freed.
 unsafe extern "C" fn d_release<T: FileSystem>(dentry: *mut bindings::dentry) {
+    T::race_window();
     // SAFETY: The dentry is live in this callback; a release after `kill_sb`
     // dropped the state reads freed memory, which KASAN reports.
     unsafe { T::event(super_block::data::<T>((*dentry).d_sb), Event::DentryRelease) };

@@ -202,6 +202,7 @@ pub(crate) fn reap<T: FileSystem>(
     let mut list = ShrinkList::new()?;
     collect::<T>(fs_type, &mut list, per_super);
     let taken = list.len();
+    T::race_window();
     if hold_ms > 0 {
         // SAFETY: Called from an ioctl, in process context that may sleep.
         unsafe { bindings::msleep(hold_ms) };

@@ -4,10 +4,24 @@
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
+use core::ptr;
+
 use kernel::bindings;
 use kernel::prelude::*;
 
+use super::fs_type::FileSystemType;
+use super::sysfs::SysfsDir;
 use super::{inode, operations, FileSystem};
+
+/// What `s_fs_info` points at.
+///
+/// Callbacks borrow `data` only; `sysfs` is touched by [`fill`] and
+/// [`kill_sb`] alone, through raw pointers, so the two never alias.
+struct SuperState<T: FileSystem> {
+    data: T::Data,
+    /// `/sys/fs/<type>/<major>:<minor>/`; gone before `data` is.
+    sysfs: Option<SysfsDir>,
+}
 
 /// `SB_RDONLY` of include/linux/fs.h: `BIT(0)`, which bindgen cannot evaluate.
 const SB_RDONLY: usize = 1 << 0;
@@ -22,8 +36,8 @@ const SB_RDONLY: usize = 1 << 0;
 /// after `kill_anon_super()` has released all of them.
 pub(super) unsafe fn data<'a, T: FileSystem>(sb: *mut bindings::super_block) -> &'a T::Data {
     // SAFETY: By the caller's guarantee `s_fs_info` holds a live
-    // `KBox<T::Data>`, which is only read until `kill_sb` drops it.
-    unsafe { &*(*sb).s_fs_info.cast::<T::Data>() }
+    // `KBox<SuperState<T>>`, whose `data` is only read until `kill_sb` drops it.
+    unsafe { &(*(*sb).s_fs_info.cast::<SuperState<T>>()).data }
 }
 
 /// Sets up a new superblock: state, operations, root directory.
@@ -33,13 +47,14 @@ pub(super) unsafe fn data<'a, T: FileSystem>(sb: *mut bindings::super_block) -> 
 /// `sb` is a new superblock of `T` inside `fill_super`, not yet visible to
 /// anyone else.
 pub(super) unsafe fn fill<T: FileSystem>(sb: *mut bindings::super_block, data: T::Data) -> Result {
-    let data = KBox::new(data, GFP_KERNEL)?;
     let root_ino = T::root_ino(&data);
+    let state = KBox::new(SuperState::<T> { data, sysfs: None }, GFP_KERNEL)?;
+    let state = KBox::into_raw(state);
     // SAFETY: The superblock is valid and unshared (caller), so plain writes
     // cannot race. The state box is released in `kill_sb`, which the VFS
     // calls even if the rest of this function fails.
     unsafe {
-        (*sb).s_fs_info = KBox::into_raw(data).cast();
+        (*sb).s_fs_info = state.cast();
         (*sb).s_magic = T::MAGIC as _;
         (*sb).s_op = operations::super_operations::<T>();
         (*sb).s_d_op = operations::dentry_operations::<T>();
@@ -48,6 +63,11 @@ pub(super) unsafe fn fill<T: FileSystem>(sb: *mut bindings::super_block, data: T
         (*sb).s_time_gran = 1;
         (*sb).s_flags |= SB_RDONLY;
     }
+    // SAFETY: `sb` is registered as `T` and has its state and its anonymous
+    // device; `kill_sb` removes the directory before it drops the state.
+    let sysfs = unsafe { FileSystemType::sysfs_of((*sb).s_type).for_super::<T>(sb) }?;
+    // SAFETY: Nobody else touches `sysfs` (see `SuperState`).
+    unsafe { ptr::addr_of_mut!((*state).sysfs).write(Some(sysfs)) };
     // SAFETY: `sb` is a valid superblock of `T` whose state is set.
     let root = unsafe { inode::iget::<T>(sb, root_ino) }?;
     // SAFETY: `d_make_root()` takes over the inode reference, also on failure.
@@ -60,7 +80,9 @@ pub(super) unsafe fn fill<T: FileSystem>(sb: *mut bindings::super_block, data: T
     Ok(())
 }
 
-/// `kill_sb`: the anonymous-superblock teardown, then the state. A callback
+/// `kill_sb`: the sysfs directory (before `kill_anon_super()` frees the
+/// device number that names it), the anonymous-superblock teardown, then the
+/// state. A callback
 /// of the superblock that comes after this finds the state freed, which KASAN
 /// reports.
 ///
@@ -69,12 +91,17 @@ pub(super) unsafe fn fill<T: FileSystem>(sb: *mut bindings::super_block, data: T
 /// Called by the VFS with a superblock of `T` being shut down.
 pub(super) unsafe extern "C" fn kill_sb<T: FileSystem>(sb: *mut bindings::super_block) {
     // SAFETY: `sb` is valid until `kill_anon_super()` returns (caller).
-    let data = unsafe { (*sb).s_fs_info }.cast::<T::Data>();
+    let state = unsafe { (*sb).s_fs_info }.cast::<SuperState<T>>();
+    if !state.is_null() {
+        // SAFETY: `fill` set the state; nobody else touches `sysfs` (see
+        // `SuperState`), and removing it waits for reads in progress.
+        drop(unsafe { ptr::addr_of_mut!((*state).sysfs).replace(None) });
+    }
     // SAFETY: Guaranteed by the caller.
     unsafe { bindings::kill_anon_super(sb) };
-    if !data.is_null() {
+    if !state.is_null() {
         // SAFETY: `fill` leaked this box into `s_fs_info`; the superblock's
         // dentries and inodes are all gone, and this is its only release.
-        drop(unsafe { KBox::from_raw(data) });
+        drop(unsafe { KBox::from_raw(state) });
     }
 }

@@ -8,6 +8,7 @@ mod progress;
 mod qemu;
 mod results;
 mod splat;
+mod torture;
 mod verdict;
 
 use std::fs;
@@ -38,6 +39,8 @@ enum Cmd {
     PatchesCheck(KernelArgs),
     /// Boot the guest, run every selftest program, judge the run.
     Check(CheckArgs),
+    /// Boot the guest and run the torture alone; write a report.
+    Torture(TortureArgs),
     /// Boot the guest for a person (a shell), or to run one host script.
     Vm(VmArgs),
     /// Scan console logs for kernel splats; fails if any is found.
@@ -135,6 +138,25 @@ struct CheckArgs {
 }
 
 #[derive(Args)]
+struct TortureArgs {
+    #[command(flatten)]
+    guest: GuestArgs,
+    /// How long the workload runs, in seconds.
+    #[arg(long, default_value_t = 60)]
+    duration: u64,
+    /// The workload's seed; a new one each run if not given.
+    #[arg(long)]
+    seed: Option<u32>,
+    /// Seconds per round (the module is reloaded between rounds).
+    #[arg(long, default_value_t = 15)]
+    round: u64,
+    /// What `repeat:` in the report says besides the seed and duration,
+    /// e.g. `KERNEL=patched`.
+    #[arg(long, default_value = "")]
+    repeat_knobs: String,
+}
+
+#[derive(Args)]
 struct VmArgs {
     #[command(flatten)]
     guest: GuestArgs,
@@ -163,6 +185,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::PatchesCheck(args) => patches_check(args),
         Cmd::Check(args) => check(&args),
+        Cmd::Torture(args) => torture(&args),
         Cmd::Vm(args) => vm(&args),
         Cmd::Scan { logs } => {
             let mut found = 0;
@@ -405,6 +428,60 @@ fn check(args: &CheckArgs) -> Result<ExitCode> {
     }
 
     Ok(summarise(&checks))
+}
+
+/// Boot, guest init, kmemleak scans and the torture's own teardown on top of
+/// its duration; generous, since a hung guest is caught by the time limit.
+const TORTURE_OVERHEAD: Duration = Duration::from_secs(600);
+
+fn torture(args: &TortureArgs) -> Result<ExitCode> {
+    let seed = args.seed.unwrap_or_else(new_seed);
+    let append = format!(
+        "RIG_MODE=torture TORTURE_DURATION={} TORTURE_SEED={seed} TORTURE_ROUND={}",
+        args.duration, args.round
+    );
+    let mut boot = prepare(&args.guest, "torture", &append, None)?;
+    boot.timeout = boot
+        .timeout
+        .max(Duration::from_secs(args.duration) + TORTURE_OVERHEAD);
+    let expect = Expectations {
+        debug_kernel: !args.guest.no_debug,
+        splats: vec![],
+    };
+    let label = format!("torture seed {seed}");
+    let checks = boot_and_judge(&boot, &label, &expect)?;
+    verdict::print(&checks);
+    let console_path = boot.out_dir.join("console.log");
+    let console = read_lossy(&console_path)?;
+    let report = results::parse(&read_lossy(&boot.out_dir.join("results.log"))?);
+    let repeat = format!(
+        "make torture SEED={seed} DURATION={} {}",
+        args.duration, args.repeat_knobs
+    );
+    let text = torture::render(&torture::Run {
+        repeat: repeat.trim_end(),
+        seed,
+        duration: args.duration,
+        checks: &checks,
+        console: &console,
+        console_path: &console_path.display().to_string(),
+        report: &report,
+    });
+    let report_path = boot.out_dir.join("report.txt");
+    fs::write(&report_path, &text)?;
+    eprintln!("torture: report in {}", report_path.display());
+    if verdict::tally(&checks).1 > 0 {
+        eprintln!("torture: repeat with `{}`", repeat.trim_end());
+    }
+    Ok(summarise(&checks))
+}
+
+/// A seed from the clock, for runs that do not name one.
+fn new_seed() -> u32 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (now.as_nanos() % u128::from(u32::MAX)) as u32
 }
 
 fn vm(args: &VmArgs) -> Result<ExitCode> {

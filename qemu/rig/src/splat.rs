@@ -72,7 +72,7 @@ static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
 
 /// The printk timestamp `[   12.345678] ` that starts every kernel line.
 static TIMESTAMP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*\[\s*\d+\.\d+\]\s?").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"^\s*\[\s*(\d+\.\d+)\]\s?").expect("valid regex"));
 
 /// What `WARN()` prints before its message.
 const CUT_HERE: &str = "------------[ cut here ]------------";
@@ -97,6 +97,11 @@ pub fn message(line: &str) -> &str {
         Some(m) => &line[m.end()..],
         None => line,
     }
+}
+
+/// The printk timestamp of a console line, in seconds since boot.
+pub fn timestamp(line: &str) -> Option<f64> {
+    TIMESTAMP.captures(line)?.get(1)?.as_str().parse().ok()
 }
 
 fn classify(msg: &str) -> Option<&'static str> {

@@ -1,0 +1,152 @@
+//! A torture run's outcome: when its first splat came, what the workload
+//! counted, and the report a person reads afterwards.
+
+use std::fmt::Write as _;
+
+use crate::results::Report;
+use crate::splat::{self, Splat};
+use crate::verdict::{self, Check, Status};
+
+/// What the guest init writes to the kernel log as the torture starts.
+pub const START_MARKER: &str = "shrinkfs-rig: torture start";
+
+/// The guest program that is the torture.
+pub const PROGRAM: &str = "torture_test";
+
+/// How long after the torture's start the first splat came, in seconds:
+/// `None` without splats; the whole boot counts if the marker is missing.
+pub fn time_to_first_splat(console: &str, splats: &[Splat]) -> Option<f64> {
+    let first = splats.first()?;
+    let lines: Vec<&str> = console.lines().collect();
+    let at = lines
+        .get(first.line.checked_sub(1)?)
+        .and_then(|l| splat::timestamp(l))?;
+    let start = lines
+        .iter()
+        .find(|l| splat::message(l) == START_MARKER)
+        .and_then(|l| splat::timestamp(l))
+        .unwrap_or(0.0);
+    Some((at - start).max(0.0))
+}
+
+/// The torture's own summary lines ("# torture: ..."), without the prefix.
+pub fn summary(report: &Report) -> Vec<String> {
+    report
+        .programs
+        .iter()
+        .filter(|p| p.name == PROGRAM)
+        .flat_map(|p| &p.output)
+        .filter_map(|l| l.strip_prefix("# torture: "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// One torture run, as the report describes it.
+pub struct Run<'a> {
+    /// How to run it again, e.g. `make torture SEED=7 DURATION=120 KERNEL=patched`.
+    pub repeat: &'a str,
+    pub seed: u32,
+    pub duration: u64,
+    pub checks: &'a [Check],
+    pub console: &'a str,
+    pub console_path: &'a str,
+    pub report: &'a Report,
+}
+
+/// The report: verdict, how to repeat, the counters, the first splat.
+pub fn render(run: &Run<'_>) -> String {
+    let (passed, failed, _) = verdict::tally(run.checks);
+    let splats = splat::scan(run.console);
+    let mut out = String::new();
+    let verdict = if failed == 0 { "PASS" } else { "FAIL" };
+    let _ = writeln!(
+        out,
+        "shrinkfs torture: {verdict} ({passed} checks passed, {failed} failed)"
+    );
+    let _ = writeln!(out, "seed {}, {} s", run.seed, run.duration);
+    let _ = writeln!(out, "repeat: {}", run.repeat);
+    let _ = writeln!(out, "console: {}", run.console_path);
+    let _ = writeln!(out, "\nchecks:");
+    for check in run.checks {
+        // A check's detail explains its failure.
+        let _ = match check.status {
+            Status::Passed => writeln!(out, "  ok      {}", check.name),
+            Status::Failed => writeln!(out, "  FAILED  {}: {}", check.name, check.detail),
+            Status::Skipped => writeln!(out, "  skipped {}: {}", check.name, check.detail),
+        };
+    }
+    let _ = writeln!(out, "\nworkload:");
+    for line in summary(run.report) {
+        let _ = writeln!(out, "  {line}");
+    }
+    match (splats.first(), time_to_first_splat(run.console, &splats)) {
+        (Some(first), Some(seconds)) => {
+            let _ = writeln!(
+                out,
+                "\nfirst splat, {seconds:.1} s into the torture ({} in all):",
+                splats.len()
+            );
+            for line in &first.excerpt {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "\nno splat");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONSOLE: &str = "\
+[    3.000000] shrinkfs: registered filesystem type shrinkfs
+[    4.250000] shrinkfs-rig: torture start
+[   10.000000] ------------[ cut here ]------------
+[   10.500000] WARNING: CPU: 1 PID: 77 at fs/dcache.c:1611 umount_check+0x1/0x2
+[   10.500001] ---[ end trace 0000000000000000 ]---
+";
+
+    #[test]
+    fn time_to_first_splat_counts_from_the_start_marker() {
+        let splats = splat::scan(CONSOLE);
+        assert_eq!(1, splats.len());
+        let seconds = time_to_first_splat(CONSOLE, &splats).expect("a splat");
+        assert!((seconds - 6.25).abs() < 1e-9, "{seconds}");
+    }
+
+    #[test]
+    fn without_a_marker_the_boot_counts() {
+        let console = CONSOLE.replace(START_MARKER, "something else");
+        let splats = splat::scan(&console);
+        let seconds = time_to_first_splat(&console, &splats).expect("a splat");
+        assert!((seconds - 10.5).abs() < 1e-9, "{seconds}");
+    }
+
+    #[test]
+    fn no_splat_no_time() {
+        let console = "[    1.000000] shrinkfs-rig: torture start\n";
+        assert_eq!(None, time_to_first_splat(console, &splat::scan(console)));
+    }
+
+    #[test]
+    fn summary_takes_the_torture_lines_only() {
+        let results = "\
+shrinkfs-rig: begin torture_test
+TAP version 13
+1..1
+# torture: seed 7, 60 s in rounds of 15 s
+#  RUN           torture.run ...
+# torture: stat 1234 20.5/s
+ok 1 torture.run
+shrinkfs-rig: end torture_test 0
+";
+        let report = crate::results::parse(results);
+        assert_eq!(
+            vec!["seed 7, 60 s in rounds of 15 s", "stat 1234 20.5/s"],
+            summary(&report)
+        );
+    }
+}

@@ -1,0 +1,874 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shrinkfs torture: shrink_dcache_parent() x the memory shrinker x umount x
+ * the cross-superblock reaper, all at once, for a while.
+ *
+ * Threads, each with its own seeded schedule of operations:
+ *   walkers   random lookups, stat, open+read, getdents over several mounts
+ *             of different geometries, some holding a directory fd or their
+ *             cwd in a subtree for a while;
+ *   shrinker  drop_caches, memory.reclaim of the memory cgroup the test runs
+ *             in, and squeezes of its memory.high, so super_cache_scan()
+ *             runs from real reclaim;
+ *   shrinker of subtrees  SHRINKFS_IOC_SHRINK (shrink_dcache_parent()) and
+ *             SHRINKFS_IOC_BUMP_GENERATION (d_invalidate() on the next
+ *             lookup) on random directories;
+ *   reaper    SHRINKFS_IOC_REAP with random holds (and the periodic reaper),
+ *             when the kernel exports dput_to_list();
+ *   umounter  umount (EBUSY counted), lazy umount and mount again.
+ * The run is cut into rounds; between rounds everything is unmounted and
+ * the module reloaded. The module's race_delay_us widens its race windows.
+ *
+ * The kernel's own checks (KASAN, lockdep, shrinkfs's WARN when kill_sb
+ * finds objects alive) are judged by the rig from the console; this program
+ * checks what userspace can see: file contents and listings match the
+ * geometry, an umounted superblock is gone, the module unloads, the dcache
+ * and icache shrink back, and every force fired.
+ *
+ * Environment: TORTURE_DURATION (seconds, default 60), TORTURE_SEED
+ * (default: from the clock; printed), TORTURE_ROUND (seconds per round,
+ * default 15), TORTURE_PROGRESS (seconds between progress lines, default 10).
+ * The same seed gives every thread the same sequence of operations; how the
+ * threads interleave is the scheduler's.
+ */
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/types.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+
+#include "shrinkfs_uapi.h"
+#include "shrinkfs_util.h"
+
+#define MOUNTS		3
+#define WALKERS		4
+#define MAX_DURATION	(4 * 3600)
+#define CGROUP_ROOT	"/sys/fs/cgroup"
+#define PARAMS		"/sys/module/shrinkfs/parameters/"
+/* Dentries and inodes the rest of the system may make meanwhile. */
+#define SLACK		64
+
+#define START_FORMAT \
+	"torture: seed %u, %u s in rounds of %u s; repeat with TORTURE_SEED=%u TORTURE_DURATION=%u\n"
+#define PROGRESS_FORMAT \
+	"torture [%4.0f/%u s] round %u: %.0f lookups/s, drop_caches %llu, memory.reclaim %llu, shrink %llu, bumps %llu, reaps %llu (%llu dentries), umounts %llu (%llu busy, %llu lazy)\n"
+
+/* race_delay_us and reap_interval_ms of a round: one of these each. */
+static const unsigned int race_delays_us[] = { 0, 10, 50, 200 };
+static const unsigned int reap_intervals_ms[] = { 0, 5, 50 };
+
+struct geometry {
+	unsigned int depth, fanout, files;
+};
+
+static const struct geometry geometries[MOUNTS] = {
+	{ 3, 4, 3 },	/* 85 directories */
+	{ 2, 8, 4 },	/* 73 directories, wide */
+	{ 6, 2, 2 },	/* 127 directories, deep */
+};
+
+enum op {
+	OP_STAT, OP_READ, OP_GETDENTS, OP_NEGATIVE, OP_GONE,
+	OP_HOLD_FD, OP_HOLD_CWD,
+	OP_DROP_CACHES, OP_MEMCG_RECLAIM, OP_MEMCG_SQUEEZE,
+	OP_SHRINK, OP_BUMP, OP_REAP, OP_REAPED,
+	OP_UMOUNT, OP_UMOUNT_BUSY, OP_UMOUNT_LAZY, OP_MOUNT,
+	OP_RELOAD,
+	NR_OPS
+};
+
+static const char * const op_names[NR_OPS] = {
+	[OP_STAT] = "stat", [OP_READ] = "open+read",
+	[OP_GETDENTS] = "getdents", [OP_NEGATIVE] = "negative lookups",
+	[OP_GONE] = "lookups while unmounted",
+	[OP_HOLD_FD] = "fd holds", [OP_HOLD_CWD] = "cwd holds",
+	[OP_DROP_CACHES] = "drop_caches", [OP_MEMCG_RECLAIM] = "memory.reclaim",
+	[OP_MEMCG_SQUEEZE] = "memory.high squeezes",
+	[OP_SHRINK] = "shrink_dcache_parent", [OP_BUMP] = "generation bumps",
+	[OP_REAP] = "reaper passes", [OP_REAPED] = "dentries reaped",
+	[OP_UMOUNT] = "umounts", [OP_UMOUNT_BUSY] = "umounts EBUSY",
+	[OP_UMOUNT_LAZY] = "lazy umounts", [OP_MOUNT] = "mounts",
+	[OP_RELOAD] = "module reloads",
+};
+
+/* What the module counted, summed over every superblock of the run. */
+enum module_counter {
+	MC_LOOKUPS, MC_RELEASES, MC_EVICTIONS, MC_STALE, MC_REAPED,
+	MC_SHRINKER_CALLS, NR_MODULE_COUNTERS
+};
+
+static const char * const module_counter_names[NR_MODULE_COUNTERS] = {
+	[MC_LOOKUPS] = "lookups", [MC_RELEASES] = "dentry_releases",
+	[MC_EVICTIONS] = "evictions", [MC_STALE] = "stale_dentries",
+	[MC_REAPED] = "reaped", [MC_SHRINKER_CALLS] = "shrinker_calls",
+};
+
+struct torture;
+
+struct worker {
+	struct torture *t;
+	pthread_t thread;
+	unsigned int index;
+	__u64 rng;
+	/* Written by the worker, read by the progress lines: __atomic_*(). */
+	unsigned long long ops[NR_OPS];
+};
+
+struct torture {
+	unsigned int seed, duration, round_seconds, progress_seconds;
+	char dir[64];
+	char mnt[MOUNTS][96];
+	bool reaper;
+	bool memcg;
+	char cgroup[96];
+	bool stop;
+	/* The first thing a thread found wrong; the run then fails. */
+	pthread_mutex_t failure_lock;
+	char failure[256];
+	bool failed;
+	/* Module counters of superblocks already unmounted. */
+	pthread_mutex_t module_lock;
+	unsigned long long module[NR_MODULE_COUNTERS];
+	struct worker workers[WALKERS + 4];
+	unsigned int nr_workers;
+};
+
+static void fail(struct torture *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&t->failure_lock);
+	if (!t->failed) {
+		va_start(ap, fmt);
+		vsnprintf(t->failure, sizeof(t->failure), fmt, ap);
+		va_end(ap);
+		__atomic_store_n(&t->failed, true, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&t->failure_lock);
+}
+
+static void count(struct worker *w, enum op what, unsigned long long n)
+{
+	__atomic_fetch_add(&w->ops[what], n, __ATOMIC_RELAXED);
+}
+
+/* Whether the run is to stop; written by the main thread only. */
+static bool stopping(struct torture *t)
+{
+	return __atomic_load_n(&t->stop, __ATOMIC_RELAXED);
+}
+
+static bool has_failed(struct torture *t)
+{
+	return __atomic_load_n(&t->failed, __ATOMIC_RELAXED);
+}
+
+/* splitmix64: turns (seed, round, thread) into a well-mixed state. */
+static __u64 mix(__u64 x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* xorshift64*: the per-thread schedule. */
+static __u32 next(struct worker *w)
+{
+	w->rng ^= w->rng >> 12;
+	w->rng ^= w->rng << 25;
+	w->rng ^= w->rng >> 27;
+	return (w->rng * 0x2545f4914f6cdd1dULL) >> 32;
+}
+
+static __u32 below(struct worker *w, __u32 n)
+{
+	return n ? next(w) % n : 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Paces a thread for up to @max_us; keeps the guest responsive. */
+static void pause_up_to(struct worker *w, unsigned int max_us)
+{
+	usleep(below(w, max_us) + 1);
+}
+
+static int write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, value, strlen(value)) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+/*
+ * A random node of mount @m's geometry as a path relative to its root
+ * ("d1/d0/f2"), into @rel. Returns its kind: 'd', 'f', or 'x' for a name
+ * outside the geometry. @level is the directory level it is at or in.
+ */
+static char random_node(struct worker *w, unsigned int m, char *rel, size_t len,
+			unsigned int *level)
+{
+	const struct geometry *g = &geometries[m];
+	unsigned int depth = below(w, g->depth + 1), i;
+	size_t pos = 0;
+	char kind = 'd';
+
+	rel[0] = '\0';
+	for (i = 0; i < depth; i++)
+		pos += snprintf(rel + pos, len - pos, "%sd%u", i ? "/" : "",
+				below(w, g->fanout));
+	*level = depth;
+	switch (below(w, 10)) {
+	case 0:
+		/* A name outside the geometry: a negative dentry. */
+		snprintf(rel + pos, len - pos, "%s%c%u", pos ? "/" : "",
+			 below(w, 2) ? 'x' : 'f', g->files + below(w, 8));
+		return 'x';
+	case 1 ... 5:
+		if (g->files) {
+			snprintf(rel + pos, len - pos, "%sf%u", pos ? "/" : "",
+				 below(w, g->files));
+			kind = 'f';
+		}
+		break;
+	}
+	if (!rel[0])
+		snprintf(rel, len, ".");
+	return kind;
+}
+
+/* Entries a directory at @level lists, "." and ".." included. */
+static unsigned int listing_size(const struct geometry *g, unsigned int level)
+{
+	return 2 + (level < g->depth ? g->fanout : 0) + g->files;
+}
+
+static void check_read(struct worker *w, int dirfd, const char *rel)
+{
+	char expected[256], got[256];
+	int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		count(w, OP_GONE, 1);
+		return;
+	}
+	n = read(fd, got, sizeof(got) - 1);
+	close(fd);
+	count(w, OP_READ, 1);
+	snprintf(expected, sizeof(expected), "/%s\n", rel);
+	if (n < 0 || (size_t)n != strlen(expected) ||
+	    memcmp(got, expected, n))
+		fail(w->t, "reading %s gave %zd bytes, not its path", rel, n);
+}
+
+static void check_getdents(struct worker *w, unsigned int m, int dirfd,
+			   const char *rel, unsigned int level)
+{
+	unsigned int entries = 0, expected = listing_size(&geometries[m], level);
+	int fd = openat(dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir;
+
+	if (fd < 0) {
+		count(w, OP_GONE, 1);
+		return;
+	}
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return;
+	}
+	while (readdir(dir))
+		entries++;
+	closedir(dir);
+	count(w, OP_GETDENTS, 1);
+	if (entries != expected)
+		fail(w->t, "mount %u: %s lists %u entries, not %u", m, rel,
+		     entries, expected);
+}
+
+/*
+ * The root of mount @m, or -1 while it is unmounted (the mount point below
+ * is then no shrinkfs, and its ioctls are not ours).
+ */
+static int open_root(struct torture *t, unsigned int m)
+{
+	int fd = open(t->mnt[m], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct statfs sfs;
+
+	if (fd >= 0 && (fstatfs(fd, &sfs) || sfs.f_type != SHRINKFS_MAGIC)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * A walker: lookups through the mount roots, or relative to a directory fd
+ * or cwd it holds for a while.
+ */
+static void *walker(void *arg)
+{
+	struct worker *w = arg;
+	struct torture *t = w->t;
+	int held_fd = -1, held_ops = 0;
+	unsigned int held_m = 0;
+	bool held_cwd = false;
+	unsigned int level;
+	char rel[160];
+	struct stat st;
+
+	/* A cwd of its own: holding one must not move the other threads'. */
+	if (unshare(CLONE_FS))
+		fail(t, "unshare(CLONE_FS): %s", strerror(errno));
+	while (!stopping(t)) {
+		unsigned int m = below(w, MOUNTS);
+		int root, dirfd;
+		char kind;
+
+		if (held_ops && !--held_ops) {
+			if (held_fd >= 0)
+				close(held_fd);
+			held_fd = -1;
+			if (held_cwd && chdir("/"))
+				fail(t, "chdir /: %s", strerror(errno));
+			held_cwd = false;
+		}
+		root = open_root(t, m);
+		if (root < 0) {
+			count(w, OP_GONE, 1);
+			continue;
+		}
+		dirfd = root;
+		if (held_fd >= 0 && held_m == m && below(w, 2))
+			dirfd = held_fd;
+		else if (held_cwd && held_m == m && below(w, 2))
+			dirfd = AT_FDCWD;
+		kind = random_node(w, m, rel, sizeof(rel), &level);
+		if (dirfd != root) {
+			/* Relative to a held subtree: stat its own children. */
+			kind = 'x';
+			snprintf(rel, sizeof(rel), "%c%u", below(w, 2) ? 'd' : 'f',
+				 below(w, 6));
+		}
+		switch (kind) {
+		case 'x':
+			if (fstatat(dirfd, rel, &st, 0) == 0)
+				count(w, OP_STAT, 1);
+			else
+				count(w, OP_NEGATIVE, 1);
+			break;
+		case 'f':
+			if (below(w, 3))
+				check_read(w, dirfd, rel);
+			else if (fstatat(dirfd, rel, &st, 0) == 0)
+				count(w, OP_STAT, 1);
+			else
+				count(w, OP_GONE, 1);
+			break;
+		default:
+			if (below(w, 4) == 0) {
+				check_getdents(w, m, dirfd, rel, level);
+			} else if (!held_ops && below(w, 8) == 0) {
+				held_ops = 10 + below(w, 200);
+				held_m = m;
+				if (below(w, 2)) {
+					held_fd = openat(root, rel, O_RDONLY |
+							 O_DIRECTORY | O_CLOEXEC);
+					count(w, OP_HOLD_FD, held_fd >= 0);
+				} else {
+					held_cwd = !fchdir(root) && !chdir(rel);
+					count(w, OP_HOLD_CWD, held_cwd);
+				}
+			} else if (fstatat(dirfd, rel, &st, 0) == 0) {
+				count(w, OP_STAT, 1);
+			} else {
+				count(w, OP_GONE, 1);
+			}
+		}
+		close(root);
+	}
+	/* A thread's fs_struct outlives pthread_join(): leave nothing pinned. */
+	if (held_fd >= 0)
+		close(held_fd);
+	if (held_cwd && chdir("/"))
+		fail(t, "chdir /: %s", strerror(errno));
+	return NULL;
+}
+
+/* The memory shrinker: drop_caches and the test's memory cgroup. */
+static void *shrinker(void *arg)
+{
+	struct worker *w = arg;
+	struct torture *t = w->t;
+	char path[160], usage[32];
+
+	while (!stopping(t)) {
+		unsigned int choice = t->memcg ? below(w, 10) : 0;
+
+		if (choice < 4) {
+			if (shrinkfs_reclaim_dentries())
+				fail(t, "drop_caches: %s", strerror(errno));
+			count(w, OP_DROP_CACHES, 1);
+		} else if (choice < 8) {
+			/* EAGAIN when less than asked could be reclaimed. */
+			snprintf(path, sizeof(path), "%s/memory.reclaim", t->cgroup);
+			write_file(path, "4M");
+			count(w, OP_MEMCG_RECLAIM, 1);
+		} else {
+			/* Reclaim in the walkers' own allocations for a moment. */
+			snprintf(path, sizeof(path), "%s/memory.current", t->cgroup);
+			if (read_file(path, usage, sizeof(usage)) > 0) {
+				snprintf(usage, sizeof(usage), "%llu",
+					 strtoull(usage, NULL, 10) * 3 / 4);
+				snprintf(path, sizeof(path), "%s/memory.high",
+					 t->cgroup);
+				write_file(path, usage);
+				pause_up_to(w, 50000);
+				write_file(path, "max");
+				count(w, OP_MEMCG_SQUEEZE, 1);
+			}
+		}
+		pause_up_to(w, 20000);
+	}
+	return NULL;
+}
+
+/* shrink_dcache_parent() and generation bumps on random directories. */
+static void *subtree_shrinker(void *arg)
+{
+	struct worker *w = arg;
+	struct torture *t = w->t;
+	unsigned int level;
+	char rel[160];
+
+	while (!stopping(t)) {
+		unsigned int m = below(w, MOUNTS);
+		int root = open_root(t, m);
+		bool shrink = below(w, 5) < 3;
+		int fd;
+
+		if (root < 0) {
+			count(w, OP_GONE, 1);
+			continue;
+		}
+		/* A file or a name outside the geometry: its directory. */
+		if (random_node(w, m, rel, sizeof(rel), &level) != 'd')
+			*(strrchr(rel, '/') ? strrchr(rel, '/') : rel) = '\0';
+		fd = openat(root, rel[0] ? rel : ".",
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(root);
+		if (fd < 0) {
+			count(w, OP_GONE, 1);
+			continue;
+		}
+		if (ioctl(fd, shrink ? SHRINKFS_IOC_SHRINK :
+			  SHRINKFS_IOC_BUMP_GENERATION, 0))
+			fail(t, "%s on %s: %s", shrink ? "shrink" : "bump", rel,
+			     strerror(errno));
+		else
+			count(w, shrink ? OP_SHRINK : OP_BUMP, 1);
+		close(fd);
+		pause_up_to(w, 5000);
+	}
+	return NULL;
+}
+
+/* SHRINKFS_IOC_REAP through any mount: it takes from all of them. */
+static void *reaper(void *arg)
+{
+	struct worker *w = arg;
+	struct torture *t = w->t;
+
+	while (!stopping(t)) {
+		int root = open_root(t, below(w, MOUNTS));
+		int taken;
+
+		if (root < 0) {
+			count(w, OP_GONE, 1);
+			continue;
+		}
+		taken = ioctl(root, SHRINKFS_IOC_REAP, below(w, 4) ? 0 : below(w, 30));
+		close(root);
+		if (taken < 0) {
+			fail(t, "reap: %s", strerror(errno));
+		} else {
+			count(w, OP_REAP, 1);
+			count(w, OP_REAPED, taken);
+		}
+		pause_up_to(w, 20000);
+	}
+	return NULL;
+}
+
+/* The module's counters of the superblock mounted on @mnt, into the sums. */
+static void collect_module_counters(struct torture *t, const char *mnt)
+{
+	char path[96], text[1024];
+	char *line, *save;
+	unsigned int i;
+	struct stat st;
+
+	if (stat(mnt, &st))
+		return;
+	snprintf(path, sizeof(path), "/sys/fs/shrinkfs/%u:%u/stats",
+		 major(st.st_dev), minor(st.st_dev));
+	if (read_file(path, text, sizeof(text)) <= 0)
+		return;
+	pthread_mutex_lock(&t->module_lock);
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		for (i = 0; i < NR_MODULE_COUNTERS; i++) {
+			size_t len = strlen(module_counter_names[i]);
+
+			if (!strncmp(line, module_counter_names[i], len) &&
+			    line[len] == ' ')
+				t->module[i] += strtoull(line + len + 1, NULL, 10);
+		}
+	pthread_mutex_unlock(&t->module_lock);
+}
+
+static int mount_one(struct torture *t, unsigned int m)
+{
+	const struct geometry *g = &geometries[m];
+	char options[64];
+
+	snprintf(options, sizeof(options), "depth=%u,fanout=%u,files=%u",
+		 g->depth, g->fanout, g->files);
+	return mount("none", t->mnt[m], "shrinkfs", 0, options) ? -errno : 0;
+}
+
+/*
+ * Umounts @m (lazily or not); checks that a plain umount took the
+ * superblock down with it, and mounts again.
+ */
+static void cycle_mount(struct worker *w, unsigned int m, bool lazy)
+{
+	struct torture *t = w->t;
+	struct stat st, parent;
+	char sysfs[96];
+
+	/* Only one thread mounts: what is not mounted now stays so. */
+	if (stat(t->dir, &parent) || stat(t->mnt[m], &st) ||
+	    st.st_dev == parent.st_dev)
+		return;
+	collect_module_counters(t, t->mnt[m]);
+	snprintf(sysfs, sizeof(sysfs), "/sys/fs/shrinkfs/%u:%u",
+		 major(st.st_dev), minor(st.st_dev));
+	if (umount2(t->mnt[m], lazy ? MNT_DETACH : 0)) {
+		if (errno != EBUSY)
+			fail(t, "umount %s: %s", t->mnt[m], strerror(errno));
+		count(w, OP_UMOUNT_BUSY, 1);
+		return;
+	}
+	count(w, lazy ? OP_UMOUNT_LAZY : OP_UMOUNT, 1);
+	/* Nothing pinned a plainly unmounted superblock: kill_sb ran. */
+	if (!lazy && stat(sysfs, &st) == 0)
+		fail(t, "%s outlived the umount of %s", sysfs, t->mnt[m]);
+	pause_up_to(w, 20000);
+	if (mount_one(t, m))
+		fail(t, "mount %s: %s", t->mnt[m], strerror(errno));
+	else
+		count(w, OP_MOUNT, 1);
+}
+
+static void *umounter(void *arg)
+{
+	struct worker *w = arg;
+	struct torture *t = w->t;
+
+	while (!stopping(t)) {
+		cycle_mount(w, below(w, MOUNTS), below(w, 10) < 3);
+		pause_up_to(w, 200000);
+	}
+	return NULL;
+}
+
+static unsigned int env_uint(const char *name, unsigned int fallback)
+{
+	const char *value = getenv(name);
+
+	return value && *value ? strtoul(value, NULL, 10) : fallback;
+}
+
+/* This round's count of @op, plus @before from the rounds before it. */
+static unsigned long long total(struct torture *t, const unsigned long long *before,
+				enum op op)
+{
+	unsigned long long sum = before ? before[op] : 0;
+	unsigned int i;
+
+	for (i = 0; i < t->nr_workers; i++)
+		sum += __atomic_load_n(&t->workers[i].ops[op], __ATOMIC_RELAXED);
+	return sum;
+}
+
+static void print_progress(struct torture *t, const unsigned long long *before,
+			   double elapsed, unsigned int round)
+{
+	unsigned long long lookups = total(t, before, OP_STAT) +
+		total(t, before, OP_READ) + total(t, before, OP_GETDENTS) +
+		total(t, before, OP_NEGATIVE);
+
+	ksft_print_msg(PROGRESS_FORMAT, elapsed, t->duration, round, lookups / elapsed,
+		       total(t, before, OP_DROP_CACHES),
+		       total(t, before, OP_MEMCG_RECLAIM),
+		       total(t, before, OP_SHRINK), total(t, before, OP_BUMP),
+		       total(t, before, OP_REAP), total(t, before, OP_REAPED),
+		       total(t, before, OP_UMOUNT), total(t, before, OP_UMOUNT_BUSY),
+		       total(t, before, OP_UMOUNT_LAZY));
+}
+
+/* Puts the test into a memory cgroup of its own, if the kernel has them. */
+static bool enter_memcg(struct torture *t)
+{
+	char path[128];
+
+	if (access(CGROUP_ROOT "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL))
+		return false;
+	if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
+		return false;
+	snprintf(t->cgroup, sizeof(t->cgroup), CGROUP_ROOT "/shrinkfs-torture-%d",
+		 getpid());
+	if (mkdir(t->cgroup, 0755) && errno != EEXIST)
+		return false;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", t->cgroup);
+	return write_file(path, "0") == 0;
+}
+
+static void leave_memcg(struct torture *t)
+{
+	write_file(CGROUP_ROOT "/cgroup.procs", "0");
+	rmdir(t->cgroup);
+}
+
+FIXTURE(torture) {
+	struct torture t;
+	long dentries, inodes;
+};
+
+FIXTURE_SETUP(torture)
+{
+	struct torture *t = &self->t;
+	unsigned int m;
+
+	if (getuid())
+		SKIP(return, "loading modules needs root");
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->failure_lock, NULL);
+	pthread_mutex_init(&t->module_lock, NULL);
+	t->duration = env_uint("TORTURE_DURATION", 60);
+	t->seed = env_uint("TORTURE_SEED", (unsigned int)(time(NULL) ^ getpid()));
+	t->round_seconds = env_uint("TORTURE_ROUND", 15);
+	t->progress_seconds = env_uint("TORTURE_PROGRESS", 10);
+	ASSERT_LT(0U, t->duration);
+	ASSERT_GE((unsigned int)MAX_DURATION, t->duration);
+	ASSERT_LT(0U, t->round_seconds);
+	ASSERT_LT(0U, t->progress_seconds);
+	ksft_print_msg(START_FORMAT, t->seed, t->duration, t->round_seconds, t->seed,
+		       t->duration);
+	snprintf(t->dir, sizeof(t->dir), "/tmp/shrinkfs-torture-%d", getpid());
+	ASSERT_EQ(0, mkdir(t->dir, 0755));
+	for (m = 0; m < MOUNTS; m++) {
+		snprintf(t->mnt[m], sizeof(t->mnt[m]), "%s/m%u", t->dir, m);
+		ASSERT_EQ(0, mkdir(t->mnt[m], 0755));
+	}
+	ASSERT_EQ(0, shrinkfs_reclaim_dentries());
+	self->dentries = shrinkfs_proc_first_field("/proc/sys/fs/dentry-state");
+	self->inodes = shrinkfs_proc_first_field("/proc/sys/fs/inode-nr");
+	t->memcg = enter_memcg(t);
+	ksft_print_msg("torture: memory cgroup %s\n",
+		       t->memcg ? t->cgroup : "unavailable: drop_caches only");
+}
+
+FIXTURE_TEARDOWN(torture)
+{
+	struct torture *t = &self->t;
+	unsigned int m;
+
+	for (m = 0; m < MOUNTS; m++) {
+		umount2(t->mnt[m], MNT_DETACH);
+		rmdir(t->mnt[m]);
+	}
+	rmdir(t->dir);
+	if (t->memcg)
+		leave_memcg(t);
+	shrinkfs_unload();
+}
+
+static void start(struct torture *t, void *(*fn)(void *), unsigned int round)
+{
+	struct worker *w = &t->workers[t->nr_workers];
+
+	w->t = t;
+	w->index = t->nr_workers++;
+	w->rng = mix(((__u64)t->seed << 32) ^ ((__u64)round << 8) ^ w->index);
+	if (pthread_create(&w->thread, NULL, fn, w))
+		fail(t, "pthread_create: %s", strerror(errno));
+}
+
+/* One round: load, mount, run every thread, stop, umount, unload. */
+static void run_round(struct __test_metadata *_metadata, struct torture *t,
+		      const unsigned long long *before, unsigned int round,
+		      double started, double end)
+{
+	struct worker *setup = &t->workers[0];
+	char params[64];
+	unsigned int m, i;
+	double last_progress = now();
+	int ret;
+
+	/* Round-wide choices come from the first worker's schedule. */
+	setup->rng = mix(((__u64)t->seed << 32) ^ ((__u64)round << 8));
+	snprintf(params, sizeof(params), "race_delay_us=%u",
+		 race_delays_us[below(setup, ARRAY_SIZE(race_delays_us))]);
+	ASSERT_EQ(0, shrinkfs_load_with(params));
+	for (m = 0; m < MOUNTS; m++)
+		ASSERT_EQ(0, mount_one(t, m));
+	ret = open(t->mnt[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_LE(0, ret);
+	t->reaper = ioctl(ret, SHRINKFS_IOC_REAP, 0) >= 0;
+	close(ret);
+	if (t->reaper) {
+		snprintf(params, sizeof(params), "%u",
+			 reap_intervals_ms[below(setup, ARRAY_SIZE(reap_intervals_ms))]);
+		ASSERT_EQ(0, write_file(PARAMS "reap_interval_ms", params));
+	}
+	if (round == 1)
+		ksft_print_msg("torture: reaper %s\n", t->reaper ? "on" :
+			       "off: the kernel does not export dput_to_list()");
+
+	__atomic_store_n(&t->stop, false, __ATOMIC_RELAXED);
+	t->nr_workers = 0;
+	for (i = 0; i < WALKERS; i++)
+		start(t, walker, round);
+	start(t, shrinker, round);
+	start(t, subtree_shrinker, round);
+	start(t, umounter, round);
+	if (t->reaper)
+		start(t, reaper, round);
+	while (now() < end && !has_failed(t)) {
+		usleep(100000);
+		if (now() - last_progress >= t->progress_seconds) {
+			last_progress = now();
+			print_progress(t, before, now() - started, round);
+		}
+	}
+	__atomic_store_n(&t->stop, true, __ATOMIC_RELAXED);
+	for (i = 0; i < t->nr_workers; i++)
+		pthread_join(t->workers[i].thread, NULL);
+
+	/* Nothing is held now: every plain umount must succeed. */
+	for (m = 0; m < MOUNTS; m++) {
+		collect_module_counters(t, t->mnt[m]);
+		while (umount2(t->mnt[m], 0) == 0)
+			;
+		EXPECT_EQ(EINVAL, errno) {
+			TH_LOG("umount %s: %s", t->mnt[m], strerror(errno));
+		}
+	}
+	ASSERT_EQ(0, shrinkfs_unload()) {
+		TH_LOG("the module is still in use after round %u", round);
+	}
+}
+
+/* Sums of one round's counters, kept across rounds. */
+static void add_round(unsigned long long *sums, struct torture *t)
+{
+	unsigned int op;
+
+	for (op = 0; op < NR_OPS; op++)
+		sums[op] += total(t, NULL, op);
+}
+
+TEST_F_TIMEOUT(torture, run, MAX_DURATION + 600)
+{
+	struct torture *t = &self->t;
+	unsigned long long sums[NR_OPS] = { 0 };
+	double started = now(), elapsed;
+	unsigned int round = 0, op, i;
+
+	while (now() - started < t->duration && !has_failed(t)) {
+		double end = started + t->duration;
+
+		if (end > now() + t->round_seconds)
+			end = now() + t->round_seconds;
+		run_round(_metadata, t, sums, ++round, started, end);
+		add_round(sums, t);
+		sums[OP_RELOAD]++;
+		if (_metadata->exit_code != KSFT_PASS)
+			break;
+	}
+	elapsed = now() - started;
+
+	ksft_print_msg("torture: %u rounds in %.0f s, seed %u\n", round, elapsed,
+		       t->seed);
+	for (op = 0; op < NR_OPS; op++)
+		ksft_print_msg("torture: %-24s %12llu  %10.1f/s\n", op_names[op],
+			       sums[op], sums[op] / elapsed);
+	for (i = 0; i < NR_MODULE_COUNTERS; i++)
+		ksft_print_msg("torture: module %-17s %12llu\n",
+			       module_counter_names[i], t->module[i]);
+
+	ASSERT_FALSE(has_failed(t)) {
+		TH_LOG("%s", t->failure);
+		TH_LOG("repeat with TORTURE_SEED=%u TORTURE_DURATION=%u", t->seed,
+		       t->duration);
+	}
+	/* Every force fired. */
+	EXPECT_LT(0ULL, t->module[MC_SHRINKER_CALLS]);
+	EXPECT_LT(0ULL, sums[OP_SHRINK]);
+	EXPECT_LT(0ULL, t->module[MC_STALE]);
+	EXPECT_LT(0ULL, sums[OP_UMOUNT] + sums[OP_UMOUNT_LAZY]);
+	if (t->reaper)
+		EXPECT_LT(0ULL, t->module[MC_REAPED]);
+
+	/* The dcache and icache shrink back to where they were. */
+	ASSERT_EQ(0, shrinkfs_reclaim_dentries());
+	EXPECT_GE(self->dentries + SLACK,
+		  shrinkfs_proc_first_field("/proc/sys/fs/dentry-state"));
+	EXPECT_GE(self->inodes + SLACK,
+		  shrinkfs_proc_first_field("/proc/sys/fs/inode-nr"));
+}
+
+TEST_HARNESS_MAIN
