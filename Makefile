@@ -8,6 +8,7 @@
 #   make vm       a shell in the guest; make vm RUN=script.sh runs a script
 #   make patches-check   checkpatch and a build after each patch of the series
 #   make torture  the torture alone: DURATION=seconds SEED=n (report in out/torture/)
+#   make mutant-check   the torture catches every mutant in qemu/mutants/
 #
 # Knobs: KERNEL=patched|stock  MUTANT=file.patch  KSRC=6.12.y git tree
 #        KDIR=kernel build dir  ACCEL=tcg|kvm|auto  TIMEOUT=seconds  VERBOSE=1
@@ -81,6 +82,18 @@ torture: module selftests
 	@$(RIG) torture $(guest_args) --append "kmemleak=on $(APPEND)" --duration $(DURATION) \
 		$(if $(SEED),--seed $(SEED)) --repeat-knobs "KERNEL=$(KERNEL)$(if $(MUTANT), MUTANT=$(MUTANT))"
 
+# Every mutant kernel (and the unmutated one) under the torture, SEEDS seeds
+# of DURATION seconds each: make mutant-check [MUTANTS="a.patch b.patch"]
+MUTANTS ?= $(wildcard qemu/mutants/*.patch)
+SEEDS ?= 10
+MUTANT_DURATION ?= 120
+mutant-check: rig selftests
+	@$(RIG) mutant-check $(foreach m,$(MUTANTS),--mutant $(abspath $(m))) --seeds $(SEEDS) \
+		--duration $(MUTANT_DURATION) --cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
+		$(if $(KSRC),--ksrc $(abspath $(KSRC))) --selftests $(OUT)/selftests \
+		--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --timeout $(TIMEOUT) \
+		$(if $(VERBOSE),--verbose)
+
 vm: module selftests
 	@$(RIG) vm $(guest_args) --append "$(APPEND)" $(if $(RUN),--run $(abspath $(RUN)))
 
@@ -101,4 +114,4 @@ clean:
 	-$(MAKE) -C $(kdir) M=$(CURDIR) LLVM=1 ARCH=x86_64 clean 2>/dev/null
 	rm -rf $(OUT)
 
-.PHONY: all setup rig kernel module selftests host-tests check torture vm scan clean cache-clean patches-check
+.PHONY: all setup rig kernel module selftests host-tests check torture mutant-check vm scan clean cache-clean patches-check

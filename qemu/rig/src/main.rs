@@ -41,6 +41,9 @@ enum Cmd {
     Check(CheckArgs),
     /// Boot the guest and run the torture alone; write a report.
     Torture(TortureArgs),
+    /// Run the torture on each mutant kernel and on the unmutated one, for
+    /// every seed; pass if each mutant is caught and the unmutated kernel not.
+    MutantCheck(MutantCheckArgs),
     /// Boot the guest for a person (a shell), or to run one host script.
     Vm(VmArgs),
     /// Scan console logs for kernel splats; fails if any is found.
@@ -157,6 +160,46 @@ struct TortureArgs {
 }
 
 #[derive(Args)]
+struct MutantCheckArgs {
+    /// Patches applied after the series, one mutant kernel each.
+    #[arg(long = "mutant", required = true)]
+    mutants: Vec<PathBuf>,
+    /// Seeds per kernel: `first_seed`, `first_seed + 1`, ...
+    #[arg(long, default_value_t = 10)]
+    seeds: u32,
+    #[arg(long, default_value_t = 1)]
+    first_seed: u32,
+    /// Torture seconds per seed (a caught mutant ends its run early).
+    #[arg(long, default_value_t = 120)]
+    duration: u64,
+    #[arg(long, default_value_t = 15)]
+    round: u64,
+    /// Skip the unmutated kernel's runs.
+    #[arg(long)]
+    no_baseline: bool,
+    #[arg(long)]
+    ksrc: Option<PathBuf>,
+    #[arg(long)]
+    cache: PathBuf,
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+    #[arg(long, default_value_t = 3)]
+    jobs: usize,
+    #[arg(long)]
+    selftests: PathBuf,
+    #[arg(long, default_value = "qemu/guest/init")]
+    init: PathBuf,
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    #[arg(long, default_value = "tcg")]
+    accel: Accel,
+    #[arg(long, default_value_t = 900)]
+    timeout: u64,
+    #[arg(long)]
+    verbose: bool,
+}
+
+#[derive(Args)]
 struct VmArgs {
     #[command(flatten)]
     guest: GuestArgs,
@@ -186,6 +229,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::PatchesCheck(args) => patches_check(args),
         Cmd::Check(args) => check(&args),
         Cmd::Torture(args) => torture(&args),
+        Cmd::MutantCheck(args) => mutant_check(args),
         Cmd::Vm(args) => vm(&args),
         Cmd::Scan { logs } => {
             let mut found = 0;
@@ -434,34 +478,53 @@ fn check(args: &CheckArgs) -> Result<ExitCode> {
 /// its duration; generous, since a hung guest is caught by the time limit.
 const TORTURE_OVERHEAD: Duration = Duration::from_secs(600);
 
-fn torture(args: &TortureArgs) -> Result<ExitCode> {
-    let seed = args.seed.unwrap_or_else(new_seed);
+/// One torture run: where it went, and what came of it.
+struct TortureOutcome {
+    checks: Vec<Check>,
+    /// Seconds into the torture of the first splat, if there was one.
+    first_splat: Option<f64>,
+    report_path: PathBuf,
+}
+
+impl TortureOutcome {
+    fn failed(&self) -> bool {
+        verdict::tally(&self.checks).1 > 0
+    }
+}
+
+/// What one torture boot runs.
+struct TortureSpec<'a> {
+    /// Run directory under the guest's `--out`.
+    name: &'a str,
+    seed: u32,
+    duration: u64,
+    round: u64,
+    /// How to repeat it, for the report.
+    repeat: String,
+}
+
+fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureOutcome> {
     let append = format!(
-        "RIG_MODE=torture TORTURE_DURATION={} TORTURE_SEED={seed} TORTURE_ROUND={}",
-        args.duration, args.round
+        "RIG_MODE=torture TORTURE_DURATION={} TORTURE_SEED={} TORTURE_ROUND={}",
+        spec.duration, spec.seed, spec.round
     );
-    let mut boot = prepare(&args.guest, "torture", &append, None)?;
+    let mut boot = prepare(guest, spec.name, &append, None)?;
     boot.timeout = boot
         .timeout
-        .max(Duration::from_secs(args.duration) + TORTURE_OVERHEAD);
+        .max(Duration::from_secs(spec.duration) + TORTURE_OVERHEAD);
     let expect = Expectations {
-        debug_kernel: !args.guest.no_debug,
+        debug_kernel: !guest.no_debug,
         splats: vec![],
     };
-    let label = format!("torture seed {seed}");
+    let label = format!("torture seed {}", spec.seed);
     let checks = boot_and_judge(&boot, &label, &expect)?;
-    verdict::print(&checks);
     let console_path = boot.out_dir.join("console.log");
     let console = read_lossy(&console_path)?;
     let report = results::parse(&read_lossy(&boot.out_dir.join("results.log"))?);
-    let repeat = format!(
-        "make torture SEED={seed} DURATION={} {}",
-        args.duration, args.repeat_knobs
-    );
     let text = torture::render(&torture::Run {
-        repeat: repeat.trim_end(),
-        seed,
-        duration: args.duration,
+        repeat: &spec.repeat,
+        seed: spec.seed,
+        duration: spec.duration,
         checks: &checks,
         console: &console,
         console_path: &console_path.display().to_string(),
@@ -469,11 +532,191 @@ fn torture(args: &TortureArgs) -> Result<ExitCode> {
     });
     let report_path = boot.out_dir.join("report.txt");
     fs::write(&report_path, &text)?;
-    eprintln!("torture: report in {}", report_path.display());
-    if verdict::tally(&checks).1 > 0 {
+    Ok(TortureOutcome {
+        first_splat: torture::time_to_first_splat(&console, &splat::scan(&console)),
+        checks,
+        report_path,
+    })
+}
+
+fn torture(args: &TortureArgs) -> Result<ExitCode> {
+    let seed = args.seed.unwrap_or_else(new_seed);
+    let repeat = format!(
+        "make torture SEED={seed} DURATION={} {}",
+        args.duration, args.repeat_knobs
+    );
+    let outcome = run_torture(
+        &args.guest,
+        &TortureSpec {
+            name: "torture",
+            seed,
+            duration: args.duration,
+            round: args.round,
+            repeat: repeat.trim_end().to_string(),
+        },
+    )?;
+    verdict::print(&outcome.checks);
+    eprintln!("torture: report in {}", outcome.report_path.display());
+    if outcome.failed() {
         eprintln!("torture: repeat with `{}`", repeat.trim_end());
     }
+    Ok(summarise(&outcome.checks))
+}
+
+/// Share of seeds on which a mutant must be caught.
+const MUTANT_DETECTION_SHARE: f64 = 0.9;
+
+/// Builds each mutant kernel and the module against it, runs the torture
+/// with every seed on it and on the unmutated kernel; passes if every mutant
+/// is caught on at least 90% of the seeds and the unmutated kernel on none.
+fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
+    let seeds: Vec<u32> = (0..args.seeds).map(|i| args.first_seed + i).collect();
+    let mut kernels: Vec<(String, Option<PathBuf>)> = vec![];
+    if !args.no_baseline {
+        kernels.push(("unmutated".to_string(), None));
+    }
+    for mutant in &args.mutants {
+        let name = mutant
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .context("a mutant is a file")?
+            .to_string();
+        kernels.push((name, Some(mutant.clone())));
+    }
+    let mut checks = vec![];
+    let mut table = vec![];
+    for (name, mutant) in kernels {
+        let guest = mutant_guest(&args, &name, mutant.as_deref())?;
+        let mut times = vec![];
+        let mut caught = 0;
+        for &seed in &seeds {
+            let knobs = match &mutant {
+                Some(path) => format!(" MUTANT={}", path.display()),
+                None => String::new(),
+            };
+            let outcome = run_torture(
+                &guest,
+                &TortureSpec {
+                    name: &format!("{name}/seed-{seed}"),
+                    seed,
+                    duration: args.duration,
+                    round: args.round,
+                    repeat: format!(
+                        "make torture SEED={seed} DURATION={} KERNEL=patched{knobs}",
+                        args.duration
+                    ),
+                },
+            )?;
+            let detail = match (outcome.failed(), outcome.first_splat) {
+                (false, _) => "clean".to_string(),
+                (true, Some(t)) => format!("caught: splat {t:.1} s into the torture"),
+                (true, None) => "caught: a failed check without a splat".to_string(),
+            };
+            println!(
+                "# {name} seed {seed}: {detail} ({})",
+                outcome.report_path.display()
+            );
+            if outcome.failed() {
+                caught += 1;
+                times.extend(outcome.first_splat);
+            }
+        }
+        let n = seeds.len();
+        let line = format!(
+            "{name}: caught on {caught}/{n} seeds; time to first splat {}",
+            torture::distribution(&mut times)
+        );
+        println!("# {line}");
+        table.push(line.clone());
+        let passed = match mutant {
+            None => caught == 0,
+            Some(_) => caught as f64 >= MUTANT_DETECTION_SHARE * n as f64,
+        };
+        let what = if mutant.is_some() {
+            "mutant caught"
+        } else {
+            "clean"
+        };
+        checks.push(Check::new(format!("{what}: {name}"), passed, line));
+    }
+    let summary = args.out.join("mutants/summary.txt");
+    fs::create_dir_all(args.out.join("mutants"))?;
+    fs::write(&summary, table.join("\n") + "\n")?;
+    verdict::print(&checks);
+    eprintln!("mutant-check: summary in {}", summary.display());
     Ok(summarise(&checks))
+}
+
+/// The guest for one kernel of a mutant check: the kernel (mutated or
+/// not) and the module built against it.
+fn mutant_guest(args: &MutantCheckArgs, name: &str, mutant: Option<&Path>) -> Result<GuestArgs> {
+    let built = kernel::ensure(&kernel::Request {
+        source: match &args.ksrc {
+            Some(tree) => kernel::Source::Git(tree.clone()),
+            None => kernel::Source::Debian,
+        },
+        repo: args.repo.clone(),
+        cache: args.cache.clone(),
+        variant: kernel::Variant::Patched,
+        extra_patches: mutant.map(Path::to_path_buf).into_iter().collect(),
+        jobs: args.jobs,
+    })?;
+    let module = build_module(
+        &args.repo,
+        &built.build_dir,
+        &args.out.join("mutants").join(name),
+    )?;
+    Ok(GuestArgs {
+        kdir: built.build_dir,
+        module,
+        selftests: args.selftests.clone(),
+        init: args.init.clone(),
+        out: args.out.join("mutants"),
+        accel: args.accel,
+        cpus: 2,
+        memory_mib: 2048,
+        timeout: args.timeout,
+        verbose: args.verbose,
+        no_debug: false,
+        append: "kmemleak=on".to_string(),
+    })
+}
+
+/// Builds the module from a copy of its sources in `dir` (6.12 has no
+/// separate output directory for external modules), against `kdir`.
+fn build_module(repo: &Path, kdir: &Path, dir: &Path) -> Result<PathBuf> {
+    let src = dir.join("module");
+    if src.exists() {
+        fs::remove_dir_all(&src)?;
+    }
+    fs::create_dir_all(&src)?;
+    fs::copy(repo.join("Kbuild"), src.join("Kbuild"))?;
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(repo.join("rust"))
+        .arg(&src)
+        .status()?;
+    if !status.success() {
+        bail!("copying the module's sources into {}", src.display());
+    }
+    let log = fs::File::create(dir.join("module-build.log"))?;
+    let status = std::process::Command::new("make")
+        .arg("-C")
+        .arg(kdir)
+        .arg(format!("M={}", src.display()))
+        .args(["LLVM=1", "ARCH=x86_64", "modules"])
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .context("running make for the module")?;
+    if !status.success() {
+        bail!(
+            "the module does not build against {} (see {})",
+            kdir.display(),
+            dir.join("module-build.log").display()
+        );
+    }
+    Ok(src.join("shrinkfs.ko"))
 }
 
 /// A seed from the clock, for runs that do not name one.

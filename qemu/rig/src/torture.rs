@@ -97,6 +97,20 @@ pub fn render(run: &Run<'_>) -> String {
     out
 }
 
+/// `min / median / max` of detection times, or `-`.
+pub fn distribution(times: &mut [f64]) -> String {
+    if times.is_empty() {
+        return "-".to_string();
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    format!(
+        "min {:.1} s, median {median:.1} s, max {:.1} s",
+        times[0],
+        times[times.len() - 1]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +137,15 @@ mod tests {
         let splats = splat::scan(&console);
         let seconds = time_to_first_splat(&console, &splats).expect("a splat");
         assert!((seconds - 10.5).abs() < 1e-9, "{seconds}");
+    }
+
+    #[test]
+    fn distribution_is_min_median_max() {
+        assert_eq!("-", distribution(&mut []));
+        assert_eq!(
+            "min 0.5 s, median 2.0 s, max 9.0 s",
+            distribution(&mut [9.0, 0.5, 2.0])
+        );
     }
 
     #[test]
