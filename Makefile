@@ -10,9 +10,15 @@
 #   make torture  the torture alone: DURATION=seconds SEED=n (report in out/torture/)
 #   make mutant-check   the torture catches every mutant in qemu/mutants/
 #
+#   make boot-time   boot-to-shell time, busybox vs host-root guest
+#   make bench    stock vs patched perf kernels, icount and wall clock (out/bench/)
+#   make bench-check   fail if the series costs more than the gate allows
+#
 # Knobs: KERNEL=patched|stock  MUTANT=file.patch  KSRC=6.12.y git tree
 #        KDIR=kernel build dir  ACCEL=tcg|kvm|auto  TIMEOUT=seconds  VERBOSE=1
 #        APPEND="kernel params" (e.g. kmemleak=on)
+#        GUEST=host|busybox (the host's root shared read-only, or the
+#        self-contained initramfs; `vm` defaults to host, the rest to busybox)
 
 CARGO_HOME ?= $(HOME)/.cargo
 export PATH := $(CARGO_HOME)/bin:$(PATH)
@@ -41,7 +47,9 @@ kernel_args := --variant $(KERNEL) --cache $(CACHE)/kernels --repo $(CURDIR) --j
 	$(if $(MUTANT),--patch $(abspath $(MUTANT))) $(if $(KSRC),--ksrc $(abspath $(KSRC)))
 guest_args = --kdir $(kdir) --module $(CURDIR)/shrinkfs.ko --selftests $(OUT)/selftests \
 	--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --timeout $(TIMEOUT) \
-	$(if $(VERBOSE),--verbose)
+	$(if $(VERBOSE),--verbose) --host-cwd $(CURDIR)
+host_root = $(if $(filter host,$(1)),--host-root /,$(if $(filter busybox,$(1)),,\
+	$(error GUEST must be host or busybox, not '$(1)')))
 
 all: module
 
@@ -74,13 +82,17 @@ host-tests:
 # kmemleak is built in but asleep; the check wakes it, and the guest init scans
 # for leaks after the tests.
 check: host-tests module selftests
-	@$(RIG) check $(guest_args) --append "kmemleak=on $(APPEND)" --self-test
+	@$(RIG) check $(guest_args) $(call host_root,$(or $(GUEST),busybox)) \
+		--append "kmemleak=on $(APPEND)" --self-test \
+		--host-root-check $(CURDIR)/qemu/guest/host-root-check
 
 # The torture alone, any length, any kernel: make torture DURATION=120 SEED=7
 DURATION ?= 60
 torture: module selftests
-	@$(RIG) torture $(guest_args) --append "kmemleak=on $(APPEND)" --duration $(DURATION) \
-		$(if $(SEED),--seed $(SEED)) --repeat-knobs "KERNEL=$(KERNEL)$(if $(MUTANT), MUTANT=$(MUTANT))"
+	@$(RIG) torture $(guest_args) $(call host_root,$(or $(GUEST),busybox)) \
+		--append "kmemleak=on $(APPEND)" --duration $(DURATION) \
+		$(if $(SEED),--seed $(SEED)) $(if $(LOAD),--load '$(subst ','\'',$(LOAD))') \
+		--repeat-knobs "KERNEL=$(KERNEL)$(if $(MUTANT), MUTANT=$(MUTANT))"
 
 # Every mutant kernel (and the unmutated one) under the torture, SEEDS seeds
 # of DURATION seconds each: make mutant-check [MUTANTS="a.patch b.patch"]
@@ -95,7 +107,30 @@ mutant-check: rig selftests
 		$(if $(VERBOSE),--verbose)
 
 vm: module selftests
-	@$(RIG) vm $(guest_args) --append "$(APPEND)" $(if $(RUN),--run $(abspath $(RUN)))
+	@$(RIG) vm $(guest_args) $(call host_root,$(or $(GUEST),host)) --append "$(APPEND)" \
+		$(if $(RUN),--run $(abspath $(RUN)))
+
+# The benchmark: make bench [BENCH_REPS=10 BENCH_SIZES=1000,10000,100000
+# BENCH_SHAPES=flat,bushy,deep BENCH_MODES=icount,wall]
+BENCH_REPS ?= 10
+BENCH_SIZES ?= 1000,10000,100000
+BENCH_SHAPES ?= flat,bushy,deep
+BENCH_MODES ?= icount,wall
+bench: rig selftests
+	$(MAKE) -C bench/guest OUT=$(OUT)/bench
+	@$(RIG) bench --reps $(BENCH_REPS) --sizes $(BENCH_SIZES) --shapes $(BENCH_SHAPES) \
+		--modes $(BENCH_MODES) --cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
+		$(if $(KSRC),--ksrc $(abspath $(KSRC))) --program $(OUT)/bench/shrinkfs_bench \
+		--selftests $(OUT)/selftests --init $(CURDIR)/qemu/guest/init --out $(OUT) \
+		--accel $(ACCEL) --timeout $(TIMEOUT) $(if $(VERBOSE),--verbose)
+
+bench-check:
+	@cargo run --release --quiet -p shrinkfs-bench -- check $(OUT)/bench/results.json
+
+# Boot-to-shell time of both guests, booted alternately: make boot-time BOOTS=5
+BOOTS ?= 5
+boot-time: module selftests
+	@$(RIG) boot-time $(guest_args) --append "$(APPEND)" --boots $(BOOTS)
 
 # checkpatch --strict on every patch of the series, and a kernel build after
 # each one (grown incrementally from the stock kernel).
@@ -114,4 +149,4 @@ clean:
 	-$(MAKE) -C $(kdir) M=$(CURDIR) LLVM=1 ARCH=x86_64 clean 2>/dev/null
 	rm -rf $(OUT)
 
-.PHONY: all setup rig kernel module selftests host-tests check torture mutant-check vm scan clean cache-clean patches-check
+.PHONY: all setup rig kernel module selftests host-tests check torture mutant-check vm boot-time bench bench-check scan clean cache-clean patches-check

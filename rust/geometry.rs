@@ -21,7 +21,7 @@ use core::fmt;
 /// Bounds of the mount options.
 pub(crate) const MAX_DEPTH: u32 = 32;
 pub(crate) const MAX_FANOUT: u32 = 4096;
-pub(crate) const MAX_FILES: u32 = 4096;
+pub(crate) const MAX_FILES: u32 = 1 << 20;
 /// Cap on directories plus files, so one mount cannot exhaust memory.
 pub(crate) const MAX_INODES: u64 = 1 << 24;
 

@@ -261,7 +261,7 @@ TEST_F(options, bad_options_fail_with_einval)
 {
 	static const char * const bad[] = {
 		"depth=abc", "depth=", "depth", "depth=-1", "depth=33",
-		"fanout=0", "fanout=4097", "files=4097", "fanout=+3",
+		"fanout=0", "fanout=4097", "files=1048577", "fanout=+3",
 		"depth=6,fanout=16,files=4096", "depth=32,fanout=4096",
 		"no_such_option", "depth=99999999999999999999",
 	};

@@ -16,6 +16,8 @@ pub const BUSYBOX: &str = "/bin/busybox";
 pub const GUEST_MODULE: &str = "shrinkfs/shrinkfs.ko";
 pub const GUEST_SELFTESTS: &str = "selftests";
 pub const GUEST_RUN_SCRIPT: &str = "run-script";
+/// The host command run beside the torture (host-root guest only).
+pub const GUEST_LOAD_SCRIPT: &str = "load-script";
 
 enum Body {
     Directory,
@@ -48,6 +50,7 @@ impl Initramfs {
             "usr/bin",
             "usr/sbin",
             "shrinkfs",
+            "bench",
             GUEST_SELFTESTS,
         ] {
             fs.entries.push((dir.to_string(), Body::Directory));

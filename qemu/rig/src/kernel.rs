@@ -31,6 +31,10 @@ pub enum Variant {
     Patched,
     /// No series, debug config: the baseline the series is judged against.
     Stock,
+    /// The series applied, benchmark config (no KASAN, no lockdep).
+    PatchedPerf,
+    /// No series, benchmark config.
+    StockPerf,
 }
 
 impl Variant {
@@ -38,16 +42,27 @@ impl Variant {
         match self {
             Variant::Patched => "patched",
             Variant::Stock => "stock",
+            Variant::PatchedPerf => "patched-perf",
+            Variant::StockPerf => "stock-perf",
         }
     }
 
     /// Config fragments merged onto tinyconfig, in order.
     fn fragments(self) -> &'static [&'static str] {
-        &["base.config", "debug.config"]
+        if self.is_debug() {
+            &["base.config", "debug.config"]
+        } else {
+            &["base.config", "perf.config"]
+        }
     }
 
     fn applies_series(self) -> bool {
-        self == Variant::Patched
+        matches!(self, Variant::Patched | Variant::PatchedPerf)
+    }
+
+    /// Built with KASAN and lockdep, so a guest must show them armed.
+    pub fn is_debug(self) -> bool {
+        matches!(self, Variant::Patched | Variant::Stock)
     }
 }
 
@@ -58,7 +73,11 @@ impl FromStr for Variant {
         match s {
             "patched" => Ok(Variant::Patched),
             "stock" => Ok(Variant::Stock),
-            _ => bail!("unknown kernel variant '{s}' (known: patched, stock)"),
+            "patched-perf" => Ok(Variant::PatchedPerf),
+            "stock-perf" => Ok(Variant::StockPerf),
+            _ => bail!(
+                "unknown kernel variant '{s}' (known: patched, stock, patched-perf, stock-perf)"
+            ),
         }
     }
 }
@@ -506,6 +525,11 @@ mod tests {
     #[test]
     fn variant_parses_known_names_only() {
         assert_eq!("stock".parse::<Variant>().unwrap(), Variant::Stock);
+        assert_eq!(
+            "patched-perf".parse::<Variant>().unwrap(),
+            Variant::PatchedPerf
+        );
+        assert!(!Variant::StockPerf.is_debug());
         assert!("perf".parse::<Variant>().is_err());
     }
 }

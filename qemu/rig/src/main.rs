@@ -2,6 +2,8 @@
 //! module and the kselftests inside, and judges the run (TAP results, kernel
 //! splats, debug options live).
 
+mod bench;
+mod hostroot;
 mod initramfs;
 mod kernel;
 mod progress;
@@ -20,7 +22,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::initramfs::Initramfs;
-use crate::qemu::{Accel, Boot};
+use crate::qemu::{Accel, Boot, Clock};
 use crate::verdict::{Check, Expectations};
 
 #[derive(Parser)]
@@ -46,6 +48,12 @@ enum Cmd {
     MutantCheck(MutantCheckArgs),
     /// Boot the guest for a person (a shell), or to run one host script.
     Vm(VmArgs),
+    /// Boot-to-shell time of the busybox guest and the host-root guest,
+    /// booted alternately.
+    BootTime(BootTimeArgs),
+    /// The benchmark: stock and patched perf kernels booted in turn, in
+    /// icount and wall-clock mode; statistics, plots, the gate's verdict.
+    Bench(BenchArgs),
     /// Scan console logs for kernel splats; fails if any is found.
     Scan {
         /// Console logs to scan.
@@ -128,6 +136,13 @@ struct GuestArgs {
     /// Extra kernel parameters, e.g. `kmemleak=on`.
     #[arg(long, default_value = "")]
     append: String,
+    /// Share this host directory (normally `/`) read-only as the root of
+    /// the run script, the shell and the torture's extra load.
+    #[arg(long)]
+    host_root: Option<PathBuf>,
+    /// Where host programs start inside the host-root guest.
+    #[arg(long, default_value = "/")]
+    host_cwd: PathBuf,
 }
 
 #[derive(Args)]
@@ -138,6 +153,68 @@ struct CheckArgs {
     /// and check that the rig catches and names both.
     #[arg(long)]
     self_test: bool,
+    /// Also boot the host-root guest with this guest script (the repo's
+    /// `qemu/guest/host-root-check`), which tries to change the host through
+    /// the share; then check on the host that nothing changed.
+    #[arg(long)]
+    host_root_check: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Boots of each kernel in each mode.
+    #[arg(long, default_value_t = 10)]
+    reps: u32,
+    /// Nominal dentry counts, comma-separated.
+    #[arg(long, default_value = "1000,10000,100000")]
+    sizes: String,
+    #[arg(long, default_value = "flat,bushy,deep")]
+    shapes: String,
+    /// The largest size that also gets the tmpfs reference.
+    #[arg(long, default_value_t = 10000)]
+    tmpfs_max: u64,
+    /// `icount`, `wall` or both, comma-separated.
+    #[arg(long, default_value = "icount,wall")]
+    modes: String,
+    /// Which kernel of each pair boots first.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value_t = 4096)]
+    memory_mib: u32,
+    #[arg(long)]
+    ksrc: Option<PathBuf>,
+    #[arg(long)]
+    cache: PathBuf,
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+    #[arg(long, default_value_t = 3)]
+    jobs: usize,
+    /// The guest's benchmark program.
+    #[arg(long)]
+    program: PathBuf,
+    /// A directory of selftest programs (the initramfs wants them).
+    #[arg(long)]
+    selftests: PathBuf,
+    #[arg(long, default_value = "qemu/guest/init")]
+    init: PathBuf,
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Accelerator of the wall-clock boots (icount is always TCG).
+    #[arg(long, default_value = "tcg")]
+    accel: Accel,
+    #[arg(long, default_value_t = 900)]
+    timeout: u64,
+    #[arg(long)]
+    verbose: bool,
+}
+
+#[derive(Args)]
+struct BootTimeArgs {
+    #[command(flatten)]
+    guest: GuestArgs,
+    /// Boots of each guest.
+    #[arg(long, default_value_t = 5)]
+    boots: u32,
 }
 
 #[derive(Args)]
@@ -157,6 +234,11 @@ struct TortureArgs {
     /// e.g. `KERNEL=patched`.
     #[arg(long, default_value = "")]
     repeat_knobs: String,
+    /// A host shell command run in the guest beside the torture for its
+    /// whole duration (the guest gets the host's root, `/` unless
+    /// `--host-root` says otherwise).
+    #[arg(long)]
+    load: Option<String>,
 }
 
 #[derive(Args)]
@@ -231,6 +313,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Torture(args) => torture(&args),
         Cmd::MutantCheck(args) => mutant_check(args),
         Cmd::Vm(args) => vm(&args),
+        Cmd::BootTime(args) => boot_time(&args),
+        Cmd::Bench(args) => run_bench(&args),
         Cmd::Scan { logs } => {
             let mut found = 0;
             for log in &logs {
@@ -253,8 +337,9 @@ fn read_lossy(path: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Packs the initramfs for one boot and describes the boot.
-fn prepare(guest: &GuestArgs, name: &str, append: &str, script: Option<&Path>) -> Result<Boot> {
+/// Packs the initramfs for one boot and describes the boot; `files` are
+/// host files put into the initramfs at the given guest paths.
+fn prepare(guest: &GuestArgs, name: &str, append: &str, files: &[(&str, &Path)]) -> Result<Boot> {
     let bzimage = guest.kdir.join("arch/x86/boot/bzImage");
     if !bzimage.exists() {
         bail!(
@@ -269,8 +354,8 @@ fn prepare(guest: &GuestArgs, name: &str, append: &str, script: Option<&Path>) -
         .add_host_file(initramfs::GUEST_MODULE, &guest.module)
         .context("the module is not built (`make`)")?;
     image.add_selftests(&guest.selftests)?;
-    if let Some(script) = script {
-        image.add_host_file(initramfs::GUEST_RUN_SCRIPT, script)?;
+    for (guest_path, host) in files {
+        image.add_host_file(guest_path, host)?;
     }
     let initramfs = out_dir.join("initramfs.cpio");
     image.write(&initramfs)?;
@@ -278,10 +363,18 @@ fn prepare(guest: &GuestArgs, name: &str, append: &str, script: Option<&Path>) -
         Accel::Auto => probe_kvm(guest)?,
         accel => accel,
     };
+    let mut shares = vec![];
+    let mut append = format!("{} {append}", guest.append);
+    if let Some(root) = &guest.host_root {
+        shares.push(hostroot::share(root)?);
+        append.push_str(&hostroot::append(&guest.host_cwd)?);
+    }
     Ok(Boot {
         bzimage,
         initramfs,
-        append: format!("{} {append}", guest.append),
+        append,
+        shares,
+        clock: Clock::Wall,
         accel,
         cpus: guest.cpus,
         memory_mib: guest.memory_mib,
@@ -319,7 +412,7 @@ fn probe_kvm(guest: &GuestArgs) -> Result<Accel> {
             },
             "kvm-probe",
             "RIG_MODE=probe",
-            None,
+            &[],
         )?;
         boot.timeout = KVM_PROBE_TIMEOUT;
         match boot.run("kvm probe") {
@@ -437,7 +530,7 @@ const SELF_TEST_EXCERPT_LINES: usize = 24;
 fn check(args: &CheckArgs) -> Result<ExitCode> {
     let guest = &args.guest;
     let mut checks = Vec::new();
-    let boot = prepare(guest, "check", "RIG_MODE=check", None)?;
+    let boot = prepare(guest, "check", "RIG_MODE=check", &[])?;
     let expect = Expectations {
         debug_kernel: !guest.no_debug,
         splats: vec![],
@@ -451,7 +544,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode> {
             guest,
             "self-test",
             "RIG_MODE=provoke RIG_PROVOKE=WARNING,READ_AFTER_FREE",
-            None,
+            &[],
         )?;
         let expect = Expectations {
             debug_kernel: false,
@@ -470,8 +563,255 @@ fn check(args: &CheckArgs) -> Result<ExitCode> {
         }
         checks.append(&mut self_checks);
     }
+    if let Some(template) = &args.host_root_check {
+        let mut host_checks = host_root_check(guest, template)?;
+        verdict::print(&host_checks);
+        checks.append(&mut host_checks);
+    }
 
     Ok(summarise(&checks))
+}
+
+/// The host-root guest runs the guest script that tries to change the host;
+/// its TAP results plus the host's own look at the victim file.
+fn host_root_check(guest: &GuestArgs, template: &Path) -> Result<Vec<Check>> {
+    let dir = guest.out.join("host-root-check");
+    let probe = hostroot::Probe::create(&dir.join("probe"))?;
+    let script = probe.script(template, &dir)?;
+    let host_guest = GuestArgs {
+        host_root: Some(PathBuf::from("/")),
+        ..guest.clone()
+    };
+    let mut boot = prepare(
+        &host_guest,
+        "host-root-check",
+        "RIG_MODE=run",
+        &[(initramfs::GUEST_RUN_SCRIPT, script.as_path())],
+    )?;
+    boot.shares.push(probe.share());
+    let expect = Expectations {
+        debug_kernel: false,
+        splats: vec![],
+    };
+    let mut checks = boot_and_judge(&boot, "host-root check", &expect)?;
+    for c in &mut checks {
+        c.name = format!("host root: {}", c.name);
+    }
+    checks.extend(probe.host_checks());
+    Ok(checks)
+}
+
+fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
+    let modes: Vec<shrinkfs_bench::Mode> = args
+        .modes
+        .split(',')
+        .map(|m| match m.trim() {
+            "icount" => Ok(shrinkfs_bench::Mode::Icount),
+            "wall" => Ok(shrinkfs_bench::Mode::Wall),
+            other => bail!("unknown bench mode '{other}' (known: icount, wall)"),
+        })
+        .collect::<Result<_>>()?;
+    let sizes: Vec<u64> = args
+        .sizes
+        .split(',')
+        .map(|n| n.trim().parse().with_context(|| format!("bad size '{n}'")))
+        .collect::<Result<_>>()?;
+    let shapes: Vec<String> = args
+        .shapes
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
+    let out = args.out.join("bench");
+    let mut subjects = vec![];
+    for (variant, label) in bench::VARIANTS {
+        let built = kernel::ensure(&kernel::Request {
+            source: match &args.ksrc {
+                Some(tree) => kernel::Source::Git(tree.clone()),
+                None => kernel::Source::Debian,
+            },
+            repo: args.repo.clone(),
+            cache: args.cache.clone(),
+            variant,
+            extra_patches: vec![],
+            jobs: args.jobs,
+        })?;
+        let module = build_module(&args.repo, &built.build_dir, &out.join(label))?;
+        let config_hash = bench::config_hash(&built.build_dir)?;
+        subjects.push(bench::Subject {
+            label,
+            kernel: built,
+            module,
+            config_hash,
+        });
+    }
+    let append = format!(
+        "RIG_MODE=bench BENCH_SIZES={} BENCH_SHAPES={} BENCH_TMPFS_MAX={}",
+        args.sizes, args.shapes, args.tmpfs_max
+    );
+    let steps = args.reps as usize * modes.len() * 2;
+    let start = std::time::Instant::now();
+    let mut samples = vec![];
+    let mut done = 0;
+    for rep in 1..=args.reps {
+        for &mode in &modes {
+            for turn in 0..2 {
+                let subject = &subjects[bench::order((rep as usize - 1) * 2 + turn, args.seed)];
+                let guest = GuestArgs {
+                    kdir: subject.kernel.build_dir.clone(),
+                    module: subject.module.clone(),
+                    selftests: args.selftests.clone(),
+                    init: args.init.clone(),
+                    out: out.join("boots"),
+                    accel: args.accel,
+                    cpus: 2,
+                    memory_mib: args.memory_mib,
+                    timeout: args.timeout,
+                    verbose: args.verbose,
+                    no_debug: true,
+                    append: String::new(),
+                    host_root: None,
+                    host_cwd: PathBuf::from("/"),
+                };
+                let mut boot = prepare(
+                    &guest,
+                    &format!("{}-{mode}", subject.label),
+                    &append,
+                    &[(bench::GUEST_PROGRAM, args.program.as_path())],
+                )?;
+                boot.clock = bench::clock(mode);
+                eprintln!(
+                    "# bench [{}/{steps}] rep {rep}/{}: {} kernel, {mode} mode; ETA {}",
+                    done + 1,
+                    args.reps,
+                    subject.label,
+                    bench::eta(start, done, steps)
+                );
+                let finished = boot.run(&bench::step_label(
+                    rep,
+                    args.reps,
+                    subject.label,
+                    mode,
+                    start,
+                ))?;
+                if finished.timed_out {
+                    bail!(
+                        "the {} guest timed out; console: {}",
+                        subject.label,
+                        finished.console_log.display()
+                    );
+                }
+                let mut got = bench::samples_of(
+                    &read_lossy(&finished.console_log)?,
+                    &read_lossy(&finished.results_log)?,
+                    subject.label,
+                    mode,
+                    rep,
+                )
+                .with_context(|| format!("console: {}", finished.console_log.display()))?;
+                eprintln!(
+                    "# bench: {} figures in {:.1} s",
+                    got.len(),
+                    finished.seconds
+                );
+                samples.append(&mut got);
+                done += 1;
+            }
+        }
+    }
+    let meta = shrinkfs_bench::Meta {
+        kernels: subjects
+            .iter()
+            .map(|s| (s.label.to_string(), s.info()))
+            .collect(),
+        accelerator: format!("{:?}", args.accel).to_lowercase(),
+        seed: args.seed,
+        reps: args.reps,
+        sizes,
+        shapes,
+        started: format!(
+            "{} s after the Unix epoch",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs()
+                - start.elapsed().as_secs()
+        ),
+        host: format!(
+            "{} CPUs",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        ),
+    };
+    let results = bench::finish(meta, samples, &out)?;
+    let violations = results.violations();
+    for v in &violations {
+        println!("bench-check: {v}");
+    }
+    println!("{}", shrinkfs_bench::gate::verdict_line(&violations));
+    eprintln!("bench: report in {}", out.join("report.md").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the boot-time script prints once the guest's shell runs it.
+const SHELL_READY: &str = "shell-ready";
+const PYTHON_READY: &str = "python-ready";
+
+/// Boots the busybox and the host-root guest alternately and reports when
+/// each one's shell first ran a command (and, with the host root, python3).
+fn boot_time(args: &BootTimeArgs) -> Result<ExitCode> {
+    let dir = args.guest.out.join("boot-time");
+    fs::create_dir_all(&dir)?;
+    let busybox_script = dir.join("busybox.sh");
+    fs::write(&busybox_script, format!("#!/bin/sh\necho {SHELL_READY}\n"))?;
+    let host_script = dir.join("host.sh");
+    fs::write(
+        &host_script,
+        format!("#!/bin/sh\necho {SHELL_READY}\npython3 -c 'print(\"{PYTHON_READY}\")'\n"),
+    )?;
+    let (mut busybox, mut host, mut python) = (vec![], vec![], vec![]);
+    for boot_no in 1..=args.boots {
+        for host_root in [false, true] {
+            let guest = GuestArgs {
+                host_root: host_root.then(|| PathBuf::from("/")),
+                ..args.guest.clone()
+            };
+            let (kind, script) = if host_root {
+                ("host-root", &host_script)
+            } else {
+                ("busybox", &busybox_script)
+            };
+            let boot = prepare(
+                &guest,
+                &format!("boot-time/{kind}"),
+                "RIG_MODE=run",
+                &[(initramfs::GUEST_RUN_SCRIPT, script.as_path())],
+            )?;
+            let finished = boot.run(&format!("{kind} boot {boot_no}/{}", args.boots))?;
+            let ready = hostroot::shell_ready(&finished, SHELL_READY)
+                .with_context(|| format!("the {kind} guest's shell never ran the script"))?;
+            println!("# {kind} boot {boot_no}: shell ran its first command {ready:.2} s after QEMU started");
+            if host_root {
+                host.push(ready);
+                if let Some(at) = hostroot::shell_ready(&finished, PYTHON_READY) {
+                    python.push(at - ready);
+                }
+            } else {
+                busybox.push(ready);
+            }
+        }
+    }
+    println!(
+        "busybox guest, boot to shell:   {}",
+        hostroot::spread(&mut busybox)
+    );
+    println!(
+        "host-root guest, boot to shell: {}",
+        hostroot::spread(&mut host)
+    );
+    println!(
+        "host-root guest, python3 -c print: {}",
+        hostroot::spread(&mut python)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Boot, guest init, kmemleak scans and the torture's own teardown on top of
@@ -501,6 +841,8 @@ struct TortureSpec<'a> {
     round: u64,
     /// How to repeat it, for the report.
     repeat: String,
+    /// A host command run beside the torture.
+    load: Option<&'a str>,
 }
 
 fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureOutcome> {
@@ -508,7 +850,16 @@ fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureOutco
         "RIG_MODE=torture TORTURE_DURATION={} TORTURE_SEED={} TORTURE_ROUND={}",
         spec.duration, spec.seed, spec.round
     );
-    let mut boot = prepare(guest, spec.name, &append, None)?;
+    let mut files = vec![];
+    let load_script = guest.out.join(spec.name).join("load-script");
+    let mut guest = guest.clone();
+    if let Some(load) = spec.load {
+        fs::create_dir_all(guest.out.join(spec.name))?;
+        fs::write(&load_script, format!("#!/bin/sh\n{load}\n"))?;
+        files.push((initramfs::GUEST_LOAD_SCRIPT, load_script.as_path()));
+        guest.host_root.get_or_insert_with(|| PathBuf::from("/"));
+    }
+    let mut boot = prepare(&guest, spec.name, &append, &files)?;
     boot.timeout = boot
         .timeout
         .max(Duration::from_secs(spec.duration) + TORTURE_OVERHEAD);
@@ -529,6 +880,7 @@ fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureOutco
         console: &console,
         console_path: &console_path.display().to_string(),
         report: &report,
+        load: spec.load,
     });
     let report_path = boot.out_dir.join("report.txt");
     fs::write(&report_path, &text)?;
@@ -541,8 +893,12 @@ fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureOutco
 
 fn torture(args: &TortureArgs) -> Result<ExitCode> {
     let seed = args.seed.unwrap_or_else(new_seed);
+    let load_knob = match &args.load {
+        Some(load) => format!(" LOAD='{}'", load.replace('\'', "'\\''")),
+        None => String::new(),
+    };
     let repeat = format!(
-        "make torture SEED={seed} DURATION={} {}",
+        "make torture SEED={seed} DURATION={} {}{load_knob}",
         args.duration, args.repeat_knobs
     );
     let outcome = run_torture(
@@ -553,6 +909,7 @@ fn torture(args: &TortureArgs) -> Result<ExitCode> {
             duration: args.duration,
             round: args.round,
             repeat: repeat.trim_end().to_string(),
+            load: args.load.as_deref(),
         },
     )?;
     verdict::print(&outcome.checks);
@@ -605,6 +962,7 @@ fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
                         "make torture SEED={seed} DURATION={} KERNEL=patched{knobs}",
                         args.duration
                     ),
+                    load: None,
                 },
             )?;
             let detail = match (outcome.failed(), outcome.first_splat) {
@@ -679,6 +1037,8 @@ fn mutant_guest(args: &MutantCheckArgs, name: &str, mutant: Option<&Path>) -> Re
         verbose: args.verbose,
         no_debug: false,
         append: "kmemleak=on".to_string(),
+        host_root: None,
+        host_cwd: PathBuf::from("/"),
     })
 }
 
@@ -730,11 +1090,16 @@ fn new_seed() -> u32 {
 fn vm(args: &VmArgs) -> Result<ExitCode> {
     let guest = &args.guest;
     let Some(script) = &args.run else {
-        let boot = prepare(guest, "vm", "RIG_MODE=shell", None)?;
+        let boot = prepare(guest, "vm", "RIG_MODE=shell", &[])?;
         boot.interactive()?;
         return Ok(ExitCode::SUCCESS);
     };
-    let boot = prepare(guest, "vm", "RIG_MODE=run", Some(script))?;
+    let boot = prepare(
+        guest,
+        "vm",
+        "RIG_MODE=run",
+        &[(initramfs::GUEST_RUN_SCRIPT, script.as_path())],
+    )?;
     let finished = boot.run("vm")?;
     let console = read_lossy(&finished.console_log)?;
     let report = results::parse(&read_lossy(&finished.results_log)?);

@@ -22,6 +22,9 @@ use crate::results::PROTOCOL;
 const BASE_APPEND: &str =
     "console=ttyS0 panic=-1 oops=panic kasan_multi_shot printk.devkmsg=on loglevel=7 rdinit=/init";
 
+/// How often a running guest's results channel is read.
+const POLL: Duration = Duration::from_millis(50);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Accel {
     Tcg,
@@ -56,6 +59,39 @@ pub struct Boot {
     pub out_dir: PathBuf,
     /// Echo the whole console, not only a status line.
     pub verbose: bool,
+    /// Host directories shared read-only with the guest.
+    pub shares: Vec<Share>,
+    pub clock: Clock,
+}
+
+/// What the guest's clock measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// Real time; TCG runs one host thread per vCPU.
+    Wall,
+    /// One nanosecond per executed guest instruction (`-icount shift=0`,
+    /// one vCPU, single-threaded TCG): deterministic, noise-free counts.
+    Icount,
+}
+
+/// A host directory the guest mounts over virtio-9p as `tag`. QEMU itself
+/// refuses writes (`readonly=on`), so a guest remounting it read-write
+/// still cannot change the host.
+#[derive(Clone, Debug)]
+pub struct Share {
+    pub tag: &'static str,
+    pub path: PathBuf,
+}
+
+impl Share {
+    fn virtfs(&self) -> String {
+        // QEMU's option syntax doubles a comma inside a value.
+        let path = self.path.display().to_string().replace(',', ",,");
+        format!(
+            "local,path={path},mount_tag={},security_model=none,readonly=on,multidevs=remap",
+            self.tag
+        )
+    }
 }
 
 pub struct Finished {
@@ -63,17 +99,30 @@ pub struct Finished {
     pub results_log: PathBuf,
     pub timed_out: bool,
     pub seconds: f64,
+    /// Each results line with when the host saw it, in seconds after QEMU
+    /// started (to within the poll interval).
+    pub arrivals: Vec<(f64, String)>,
 }
 
 impl Boot {
     fn command(&self, console: &str, results: &Path) -> Command {
         let mut cmd = Command::new("qemu-system-x86_64");
-        match self.accel {
-            Accel::Kvm => cmd.args(["-accel", "kvm", "-cpu", "host"]),
+        let mut cpus = self.cpus;
+        match (self.clock, self.accel) {
+            (Clock::Icount, _) => {
+                cmd.args(["-accel", "tcg,thread=single", "-cpu", "max"])
+                    .args(["-icount", "shift=0,sleep=off"]);
+                cpus = 1;
+            }
+            (Clock::Wall, Accel::Kvm) => {
+                cmd.args(["-accel", "kvm", "-cpu", "host"]);
+            }
             // `Auto` is resolved before a boot; TCG is the safe reading.
-            Accel::Tcg | Accel::Auto => cmd.args(["-accel", "tcg,thread=multi", "-cpu", "max"]),
-        };
-        cmd.args(["-smp", &self.cpus.to_string()])
+            (Clock::Wall, Accel::Tcg | Accel::Auto) => {
+                cmd.args(["-accel", "tcg,thread=multi", "-cpu", "max"]);
+            }
+        }
+        cmd.args(["-smp", &cpus.to_string()])
             .args(["-m", &format!("{}M", self.memory_mib)])
             .args(["-display", "none", "-no-reboot", "-nodefaults"])
             .arg("-kernel")
@@ -84,6 +133,9 @@ impl Boot {
             .args(["-serial", console])
             .arg("-serial")
             .arg(format!("file:{}", results.display()));
+        for share in &self.shares {
+            cmd.args(["-virtfs", &share.virtfs()]);
+        }
         cmd
     }
 
@@ -142,8 +194,10 @@ impl Boot {
         let mut results = ResultsTail::new(&results_log);
         let mut phase = "booting".to_string();
         let mut timed_out = false;
+        let mut arrivals = Vec::new();
         let status = loop {
             for line in results.new_lines() {
+                arrivals.push((start.elapsed().as_secs_f64(), line.clone()));
                 status_line.finish();
                 match line.strip_prefix(PROTOCOL) {
                     Some(proto) => phase = proto.to_string(),
@@ -167,10 +221,11 @@ impl Boot {
                 elapsed(start),
                 crate::splat::message(&console)
             ));
-            thread::sleep(Duration::from_millis(200));
+            thread::sleep(POLL);
         };
         let _ = console_thread.join();
         for line in results.new_lines() {
+            arrivals.push((start.elapsed().as_secs_f64(), line.clone()));
             if !line.starts_with(PROTOCOL) {
                 println!("{line}");
             }
@@ -186,6 +241,7 @@ impl Boot {
             results_log,
             timed_out,
             seconds: start.elapsed().as_secs_f64(),
+            arrivals,
         })
     }
 }
@@ -222,5 +278,22 @@ impl ResultsTail {
             .into_iter()
             .map(|l| l.trim_end_matches('\r').to_string())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_share_is_read_only_and_escapes_commas() {
+        let share = Share {
+            tag: "hostroot",
+            path: PathBuf::from("/src/a,b"),
+        };
+        assert_eq!(
+            "local,path=/src/a,,b,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
+            share.virtfs()
+        );
     }
 }

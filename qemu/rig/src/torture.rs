@@ -13,6 +13,9 @@ pub const START_MARKER: &str = "shrinkfs-rig: torture start";
 /// The guest program that is the torture.
 pub const PROGRAM: &str = "torture_test";
 
+/// What the guest init calls the extra load's output on the results channel.
+pub const HOST_LOAD: &str = "host-load";
+
 /// How long after the torture's start the first splat came, in seconds:
 /// `None` without splats; the whole boot counts if the marker is missing.
 pub fn time_to_first_splat(console: &str, splats: &[Splat]) -> Option<f64> {
@@ -51,6 +54,8 @@ pub struct Run<'a> {
     pub console: &'a str,
     pub console_path: &'a str,
     pub report: &'a Report,
+    /// The host command that ran beside the torture, if any.
+    pub load: Option<&'a str>,
 }
 
 /// The report: verdict, how to repeat, the counters, the first splat.
@@ -79,6 +84,9 @@ pub fn render(run: &Run<'_>) -> String {
     for line in summary(run.report) {
         let _ = writeln!(out, "  {line}");
     }
+    if let Some(load) = run.load {
+        render_load(&mut out, load, run.report);
+    }
     match (splats.first(), time_to_first_splat(run.console, &splats)) {
         (Some(first), Some(seconds)) => {
             let _ = writeln!(
@@ -95,6 +103,33 @@ pub fn render(run: &Run<'_>) -> String {
         }
     }
     out
+}
+
+/// The extra load: whether it lasted the whole torture, how it ended, and
+/// its last lines. It informs; the verdict comes from the scan and checks.
+fn render_load(out: &mut String, load: &str, report: &Report) {
+    let _ = writeln!(out, "\nextra load: {load}");
+    let program = report.programs.iter().find(|p| p.name == HOST_LOAD);
+    let lasted = match report.fact("load running-at-end") {
+        Some("stopped") => "it ran for the whole torture and was stopped at its end",
+        Some(_) => "it ended before the torture did",
+        None => "it never started (no host root?)",
+    };
+    let _ = writeln!(out, "  {lasted}");
+    match program.and_then(|p| p.exit) {
+        Some(code) => {
+            let _ = writeln!(out, "  exit status {code}");
+        }
+        None => {
+            let _ = writeln!(out, "  no exit status");
+        }
+    }
+    if let Some(program) = program {
+        let _ = writeln!(out, "  last lines:");
+        for line in &program.output {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
 }
 
 /// `min / median / max` of detection times, or `-`.
