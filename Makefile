@@ -111,7 +111,7 @@ vm: module selftests
 		$(if $(RUN),--run $(abspath $(RUN)))
 
 # The benchmark: make bench [BENCH_REPS=10 BENCH_SIZES=1000,10000,100000
-# BENCH_SHAPES=flat,bushy,deep BENCH_MODES=icount,wall]
+# BENCH_SHAPES=flat,bushy,deep BENCH_MODES=icount,wall MUTANT=on-the-patched-kernel.patch]
 BENCH_REPS ?= 10
 BENCH_SIZES ?= 1000,10000,100000
 BENCH_SHAPES ?= flat,bushy,deep
@@ -120,7 +120,8 @@ bench: rig selftests
 	$(MAKE) -C bench/guest OUT=$(OUT)/bench
 	@$(RIG) bench --reps $(BENCH_REPS) --sizes $(BENCH_SIZES) --shapes $(BENCH_SHAPES) \
 		--modes $(BENCH_MODES) --cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
-		$(if $(KSRC),--ksrc $(abspath $(KSRC))) --program $(OUT)/bench/shrinkfs_bench \
+		$(if $(KSRC),--ksrc $(abspath $(KSRC))) $(if $(MUTANT),--patch $(abspath $(MUTANT))) \
+		--program $(OUT)/bench/shrinkfs_bench \
 		--selftests $(OUT)/selftests --init $(CURDIR)/qemu/guest/init --out $(OUT) \
 		--accel $(ACCEL) --timeout $(TIMEOUT) $(if $(VERBOSE),--verbose)
 

@@ -179,6 +179,10 @@ struct BenchArgs {
     /// Which kernel of each pair boots first.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// An extra patch on the patched kernel only (e.g. one that makes a
+    /// dentry kill dearer, to see the gate fail).
+    #[arg(long = "patch")]
+    extra_patches: Vec<PathBuf>,
     #[arg(long, default_value_t = 4096)]
     memory_mib: u32,
     #[arg(long)]
@@ -632,7 +636,11 @@ fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             repo: args.repo.clone(),
             cache: args.cache.clone(),
             variant,
-            extra_patches: vec![],
+            extra_patches: if variant == kernel::Variant::PatchedPerf {
+                args.extra_patches.clone()
+            } else {
+                vec![]
+            },
             jobs: args.jobs,
         })?;
         let module = build_module(&args.repo, &built.build_dir, &out.join(label))?;
