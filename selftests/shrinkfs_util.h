@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -95,6 +96,25 @@ static inline long shrinkfs_proc_first_field(const char *path)
 		n = -1;
 	fclose(f);
 	return n;
+}
+
+/* A /proc/vmstat counter, or -1. */
+static inline long shrinkfs_vmstat(const char *name)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	char key[64];
+	long value, found = -1;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &value) == 2) {
+		if (!strcmp(key, name)) {
+			found = value;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
 }
 
 #endif /* SHRINKFS_UTIL_H */

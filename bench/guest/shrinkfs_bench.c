@@ -21,7 +21,12 @@
  * Output, one line per figure:
  *   bench metric=M shape=S n=N dentries=D value=NS
  *
- * Usage: shrinkfs_bench [-s sizes] [-S shapes] [-t tmpfs_max]
+ * With -p it times nothing and instead explains drop_caches and umount:
+ * how often each of a list of kernel functions ran per dentry (ftrace's
+ * function profiler) and how the slab caches and page counts moved:
+ *   profile metric=M shape=S n=N dentries=D what=W count=C per_dentry=X
+ *
+ * Usage: shrinkfs_bench [-s sizes] [-S shapes] [-t tmpfs_max] [-p]
  *   sizes   comma-separated nominal dentry counts (default 1000,10000,100000)
  *   shapes  comma-separated of flat, bushy, deep (default all)
  *   tmpfs_max  largest size that also gets the tmpfs reference (default 10000)
@@ -36,6 +41,7 @@
 #include "shrinkfs_util.h"
 
 #define MNT		"/tmp/bench"
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_SIZES	16
 
 struct shape {
@@ -180,6 +186,175 @@ static __u64 timed_umount(void)
 	return now_ns() - start;
 }
 
+#define TRACING		"/sys/kernel/tracing"
+#define MAX_CACHES	256
+
+/* Where a dentry kill's instructions might go as N grows. */
+static const char * const profiled[] = {
+	"shrink_dentry_list", "d_walk", "dentry_free", "__d_free", "call_rcu",
+	"kmem_cache_free", "__slab_free", "free_frozen_pages", "__free_pages_ok",
+	"free_pcppages_bulk", "evict", "destroy_inode", "i_callback",
+	"rcu_core", "rcu_do_batch", "rcu_segcblist_enqueue", "invoke_rcu_core",
+	"__cond_resched", "__schedule", "irq_exit_rcu", "handle_softirqs",
+	"list_lru_del", "list_lru_add", "d_lru_shrink_move", "__d_drop",
+	"___d_drop", "shrink_dcache_parent", "prune_dcache_sb",
+};
+
+/* A slab cache's objects and slabs, or a vmstat counter. */
+struct counter {
+	char name[64];
+	long value, slabs;
+};
+
+static int write_file(const char *path, const char *text, int flags)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | flags);
+	ssize_t len = strlen(text), done;
+
+	if (fd < 0)
+		return -errno;
+	done = write(fd, text, len);
+	close(fd);
+	return done == len ? 0 : -EINVAL;
+}
+
+static void profile_start(void)
+{
+	char path[] = TRACING "/set_ftrace_filter";
+	unsigned int i;
+
+	if (write_file(TRACING "/function_profile_enabled", "0", 0) ||
+	    write_file(path, "", O_TRUNC))
+		die("ftrace's function profiler (CONFIG_FUNCTION_PROFILER, tracefs)");
+	for (i = 0; i < ARRAY_SIZE(profiled); i++)
+		if (write_file(path, profiled[i], O_APPEND))
+			printf("# profile: cannot trace %s (inlined?)\n", profiled[i]);
+	/* Enabling resets the counts. */
+	if (write_file(TRACING "/function_profile_enabled", "1", 0))
+		die("function_profile_enabled");
+}
+
+/* Hits of @fn summed over every CPU's trace_stat/functionN. */
+static long profile_hits(const char *fn)
+{
+	char path[64], line[256], name[128];
+	long total = 0, hits;
+	int cpu;
+
+	for (cpu = 0;; cpu++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), TRACING "/trace_stat/function%d", cpu);
+		f = fopen(path, "r");
+		if (!f)
+			break;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "%127s %ld", name, &hits) == 2 && !strcmp(name, fn))
+				total += hits;
+		fclose(f);
+	}
+	return total;
+}
+
+/* Every slab cache's active objects and slabs, then some vmstat counters. */
+static int snapshot(struct counter *c)
+{
+	static const char * const vmstat[] = {
+		"pgfree", "nr_slab_reclaimable", "nr_slab_unreclaimable",
+	};
+	char line[512];
+	int count = 0;
+	unsigned int i;
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	if (!f)
+		die("/proc/slabinfo (CONFIG_SLUB_DEBUG)");
+	while (fgets(line, sizeof(line), f) && count < MAX_CACHES) {
+		long active, total, size, per_slab, pages, slabs;
+
+		if (sscanf(line, "%63s %ld %ld %ld %ld %ld : tunables %*d %*d %*d : slabdata %ld",
+			   c[count].name, &active, &total, &size, &per_slab, &pages,
+			   &slabs) == 7) {
+			c[count].value = active;
+			c[count].slabs = slabs;
+			count++;
+		}
+	}
+	fclose(f);
+	for (i = 0; i < ARRAY_SIZE(vmstat) && count < MAX_CACHES; i++) {
+		snprintf(c[count].name, sizeof(c[count].name), "%s", vmstat[i]);
+		c[count].value = shrinkfs_vmstat(vmstat[i]);
+		c[count].slabs = 0;
+		count++;
+	}
+	return count;
+}
+
+static void profile_line(const char *metric, const struct shape *s, unsigned long n,
+			 long dentries, const char *what, long count)
+{
+	printf("profile metric=%s shape=%s n=%lu dentries=%ld what=%s count=%ld per_dentry=%.4f\n",
+	       metric, s->name, n, dentries, what, count, (double)count / dentries);
+}
+
+static void profile_stop(const char *metric, const struct shape *s, unsigned long n,
+			 long dentries, const struct counter *before, int ncounters)
+{
+	struct counter *after = calloc(MAX_CACHES, sizeof(*after));
+	char what[96];
+	unsigned int i;
+	int k;
+
+	if (!after || write_file(TRACING "/function_profile_enabled", "0", 0))
+		die("stopping the profiler");
+	for (i = 0; i < ARRAY_SIZE(profiled); i++)
+		profile_line(metric, s, n, dentries, profiled[i], profile_hits(profiled[i]));
+	if (snapshot(after) != ncounters)
+		die("a slab cache came or went");
+	for (k = 0; k < ncounters; k++) {
+		long objects = after[k].value - before[k].value;
+		long slabs = after[k].slabs - before[k].slabs;
+
+		if (objects)
+			profile_line(metric, s, n, dentries, after[k].name, objects);
+		if (slabs) {
+			snprintf(what, sizeof(what), "%s.slabs", after[k].name);
+			profile_line(metric, s, n, dentries, what, slabs);
+		}
+	}
+	free(after);
+}
+
+/* Explains drop_caches and umount of a cached tree instead of timing them. */
+static void shrinkfs_profile(const struct shape *s, unsigned long n)
+{
+	struct counter *before = calloc(MAX_CACHES, sizeof(*before));
+	struct shrinkfs_stats st;
+	char options[96];
+	__u64 unused;
+	int count;
+
+	snprintf(options, sizeof(options), "depth=%u,fanout=%u,files=%u",
+		 s->depth, s->fanout, s->files);
+	if (!before || mount("none", MNT, "shrinkfs", 0, options))
+		die(options);
+
+	timed_walk(s, &unused);
+	st = stats();
+	count = snapshot(before);
+	profile_start();
+	timed_drop_caches();
+	profile_stop("shrinker", s, n, st.dentries_alive - stats().dentries_alive, before, count);
+
+	timed_walk(s, &unused);
+	st = stats();
+	count = snapshot(before);
+	profile_start();
+	timed_umount();
+	profile_stop("umount", s, n, st.dentries_alive, before, count);
+	free(before);
+}
+
 static void shrinkfs_figures(const struct shape *s, unsigned long n)
 {
 	char options[96];
@@ -304,10 +479,13 @@ int main(int argc, char **argv)
 	unsigned long sizes[MAX_SIZES], tmpfs_max = 10000;
 	const char *only = "flat,bushy,deep";
 	char *size_list = default_sizes;
-	int nsizes, opt, ret, i, k;
+	int nsizes, opt, ret, i, k, profile = 0;
 
-	while ((opt = getopt(argc, argv, "s:S:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:S:t:p")) != -1) {
 		switch (opt) {
+		case 'p':
+			profile = 1;
+			break;
 		case 's':
 			size_list = optarg;
 			break;
@@ -318,7 +496,7 @@ int main(int argc, char **argv)
 			tmpfs_max = strtoul(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-s sizes] [-S shapes] [-t tmpfs_max]\n",
+			fprintf(stderr, "usage: %s [-s sizes] [-S shapes] [-t tmpfs_max] [-p]\n",
 				argv[0]);
 			return 2;
 		}
@@ -332,6 +510,9 @@ int main(int argc, char **argv)
 	}
 	if (mkdir(MNT, 0755) && errno != EEXIST)
 		die(MNT);
+	if (profile && access(TRACING "/trace_stat", F_OK) &&
+	    mount("tracefs", TRACING, "tracefs", 0, NULL))
+		die("mounting tracefs");
 	for (i = 0; i < nsizes; i++) {
 		for (k = 0; k < 3; k++) {
 			struct shape s;
@@ -341,6 +522,10 @@ int main(int argc, char **argv)
 			shapes[k].make(&s, sizes[i]);
 			printf("# %s n=%lu: depth=%u fanout=%u files=%u\n", s.name, sizes[i],
 			       s.depth, s.fanout, s.files);
+			if (profile) {
+				shrinkfs_profile(&s, sizes[i]);
+				continue;
+			}
 			shrinkfs_figures(&s, sizes[i]);
 			if (sizes[i] <= tmpfs_max)
 				tmpfs_figures(&s, sizes[i]);
