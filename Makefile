@@ -31,7 +31,8 @@ CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/shrinkfs
 OUT := $(CURDIR)/out
 
 RIG := $(CURDIR)/target/release/shrinkfs-rig
-KDIR_FILE := $(OUT)/kdir
+# One record per kernel variant, so runs for different kernels can overlap.
+KDIR_FILE := $(OUT)/kdir.$(KERNEL)$(if $(MUTANT),+$(basename $(notdir $(MUTANT))))$(if $(KSRC),+ksrc)
 
 ifeq ($(origin KDIR),undefined)
 # The rig builds or finds the kernel and records its build dir; the recipes
@@ -62,8 +63,7 @@ rig:
 kernel: rig
 ifeq ($(origin KDIR),undefined)
 	@mkdir -p $(OUT)
-	@$(RIG) kernel $(kernel_args) > $(KDIR_FILE).tmp
-	@mv $(KDIR_FILE).tmp $(KDIR_FILE)
+	@$(RIG) kernel $(kernel_args) > $(KDIR_FILE).tmp.$$$$ && mv $(KDIR_FILE).tmp.$$$$ $(KDIR_FILE)
 else
 	@echo "kernel: using KDIR=$(KDIR)"
 endif
