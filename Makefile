@@ -110,10 +110,10 @@ vm: module selftests
 	@$(RIG) vm $(guest_args) $(call host_root,$(or $(GUEST),host)) --append "$(APPEND)" \
 		$(if $(RUN),--run $(abspath $(RUN)))
 
-# The benchmark: make bench [BENCH_REPS=10 BENCH_SIZES=1000,10000,100000
+# The benchmark: make bench [BENCH_REPS=10 BENCH_SIZES=1000,3000,10000,30000,100000
 # BENCH_SHAPES=flat,bushy,deep BENCH_MODES=icount,wall MUTANT=on-the-patched-kernel.patch]
 BENCH_REPS ?= 10
-BENCH_SIZES ?= 1000,10000,100000
+BENCH_SIZES ?= 1000,3000,10000,30000,100000
 BENCH_SHAPES ?= flat,bushy,deep
 BENCH_MODES ?= icount,wall
 bench: rig selftests

@@ -742,6 +742,8 @@ static void start(struct torture *t, void *(*fn)(void *), unsigned int round)
 
 	w->t = t;
 	w->index = t->nr_workers++;
+	/* add_round() sums each round's counts: every round starts from zero. */
+	memset(w->ops, 0, sizeof(w->ops));
 	w->rng = mix(((__u64)t->seed << 32) ^ ((__u64)round << 8) ^ w->index);
 	if (pthread_create(&w->thread, NULL, fn, w))
 		fail(t, "pthread_create: %s", strerror(errno));

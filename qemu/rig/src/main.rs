@@ -166,7 +166,7 @@ struct BenchArgs {
     #[arg(long, default_value_t = 10)]
     reps: u32,
     /// Nominal dentry counts, comma-separated.
-    #[arg(long, default_value = "1000,10000,100000")]
+    #[arg(long, default_value = "1000,3000,10000,30000,100000")]
     sizes: String,
     #[arg(long, default_value = "flat,bushy,deep")]
     shapes: String,
