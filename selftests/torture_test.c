@@ -865,8 +865,15 @@ TEST_F_TIMEOUT(torture, run, MAX_DURATION + 600)
 	if (t->reaper)
 		EXPECT_LT(0ULL, t->module[MC_REAPED]);
 
-	/* The dcache and icache shrink back to where they were. */
+	/*
+	 * The dcache and icache shrink back to where they were, unless
+	 * something else (TORTURE_EXTRA_LOAD) still runs and holds its own.
+	 */
 	ASSERT_EQ(0, shrinkfs_reclaim_dentries());
+	if (getenv("TORTURE_EXTRA_LOAD")) {
+		ksft_print_msg("torture: cache sizes not compared: an extra load runs\n");
+		return;
+	}
 	EXPECT_GE(self->dentries + SLACK,
 		  shrinkfs_proc_first_field("/proc/sys/fs/dentry-state"));
 	EXPECT_GE(self->inodes + SLACK,
