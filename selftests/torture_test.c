@@ -59,6 +59,8 @@
 #define PARAMS		"/sys/module/shrinkfs/parameters/"
 /* Dentries and inodes the rest of the system may make meanwhile. */
 #define SLACK		64
+/* How long a round's last superblocks may take to die after it. */
+#define UNLOAD_DEADLINE_S	10
 
 #define START_FORMAT \
 	"torture: seed %u, %u s in rounds of %u s; repeat with TORTURE_SEED=%u TORTURE_DURATION=%u\n"
@@ -131,6 +133,8 @@ struct torture {
 	char dir[64];
 	char mnt[MOUNTS][96];
 	bool reaper;
+	/* 10 ms waits for the module to become idle after the rounds. */
+	unsigned int unload_waits;
 	bool memcg;
 	char cgroup[96];
 	bool stop;
@@ -749,6 +753,24 @@ static void start(struct torture *t, void *(*fn)(void *), unsigned int round)
 		fail(t, "pthread_create: %s", strerror(errno));
 }
 
+/*
+ * Unloads the module once the last superblock has died. That can come a
+ * little after the round: pthread_join() returns when a walker's thread has
+ * left its mm, before its exit drops the cwd it held in a lazily unmounted
+ * tree, and that final mntput() tears the superblock down from task work.
+ */
+static int unload_when_idle(struct torture *t)
+{
+	double deadline = now() + UNLOAD_DEADLINE_S;
+	int ret;
+
+	while ((ret = shrinkfs_unload()) == -EAGAIN && now() < deadline) {
+		t->unload_waits++;
+		usleep(10000);
+	}
+	return ret;
+}
+
 /* One round: load, mount, run every thread, stop, umount, unload. */
 static void run_round(struct __test_metadata *_metadata, struct torture *t,
 		      const unsigned long long *before, unsigned int round,
@@ -809,8 +831,9 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 			TH_LOG("umount %s: %s", t->mnt[m], strerror(errno));
 		}
 	}
-	ASSERT_EQ(0, shrinkfs_unload()) {
-		TH_LOG("the module is still in use after round %u", round);
+	ASSERT_EQ(0, unload_when_idle(t)) {
+		TH_LOG("the module is still in use %u s after round %u",
+		       UNLOAD_DEADLINE_S, round);
 	}
 }
 
@@ -851,6 +874,7 @@ TEST_F_TIMEOUT(torture, run, MAX_DURATION + 600)
 	for (i = 0; i < NR_MODULE_COUNTERS; i++)
 		ksft_print_msg("torture: module %-17s %12llu\n",
 			       module_counter_names[i], t->module[i]);
+	ksft_print_msg("torture: 10 ms waits to unload  %12u\n", t->unload_waits);
 
 	ASSERT_FALSE(has_failed(t)) {
 		TH_LOG("%s", t->failure);
