@@ -108,8 +108,12 @@ static void report(const char *metric, const struct shape *s, unsigned long n,
 	fflush(stdout);
 }
 
-/* Looks up every name below @dir (an open directory at @level): returns names. */
-static long walk(int dir, const struct shape *s, unsigned int level)
+/*
+ * Visits every name below @dir (an open directory at @level) in the
+ * geometry's order; with @create, makes each one first (the tmpfs copy).
+ * Returns how many names it visited.
+ */
+static long each_name(int dir, const struct shape *s, unsigned int level, int create)
 {
 	char name[24];
 	struct stat st;
@@ -118,7 +122,8 @@ static long walk(int dir, const struct shape *s, unsigned int level)
 
 	for (i = 0; i < s->files; i++) {
 		snprintf(name, sizeof(name), "f%u", i);
-		if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW))
+		if (create ? mknodat(dir, name, S_IFREG | 0644, 0) :
+			     fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW))
 			die(name);
 		names++;
 	}
@@ -128,10 +133,12 @@ static long walk(int dir, const struct shape *s, unsigned int level)
 		int sub;
 
 		snprintf(name, sizeof(name), "d%u", i);
+		if (create && mkdirat(dir, name, 0755))
+			die(name);
 		sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sub < 0)
 			die(name);
-		names += 1 + walk(sub, s, level + 1);
+		names += 1 + each_name(sub, s, level + 1, create);
 		close(sub);
 	}
 	return names;
@@ -147,7 +154,7 @@ static long timed_walk(const struct shape *s, __u64 *ns)
 		die(MNT);
 	settle();
 	start = now_ns();
-	names = walk(root, s, 0);
+	names = each_name(root, s, 0, 0);
 	*ns = now_ns() - start;
 	close(root);
 	return names;
@@ -422,36 +429,6 @@ static void shrinkfs_figures(const struct shape *s, unsigned long n)
 	report("umount", s, n, before.dentries_alive, timed_umount());
 }
 
-/* The same tree in tmpfs, made with mkdir and mknod. */
-static long build_tmpfs(int dir, const struct shape *s, unsigned int level)
-{
-	char name[24];
-	long names = 0;
-	unsigned int i;
-
-	for (i = 0; i < s->files; i++) {
-		snprintf(name, sizeof(name), "f%u", i);
-		if (mknodat(dir, name, S_IFREG | 0644, 0))
-			die(name);
-		names++;
-	}
-	if (level == s->depth)
-		return names;
-	for (i = 0; i < s->fanout; i++) {
-		int sub;
-
-		snprintf(name, sizeof(name), "d%u", i);
-		if (mkdirat(dir, name, 0755))
-			die(name);
-		sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sub < 0)
-			die(name);
-		names += 1 + build_tmpfs(sub, s, level + 1);
-		close(sub);
-	}
-	return names;
-}
-
 static void tmpfs_figures(const struct shape *s, unsigned long n)
 {
 	__u64 ns;
@@ -463,7 +440,7 @@ static void tmpfs_figures(const struct shape *s, unsigned long n)
 	root = open(MNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		die(MNT);
-	names = build_tmpfs(root, s, 0);
+	names = each_name(root, s, 0, 1); /* the same tree, made with mkdir and mknod */
 	close(root);
 	timed_walk(s, &ns);
 	report("tmpfs_warm_lookup", s, n, names, ns);

@@ -22,6 +22,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::initramfs::Initramfs;
+use crate::kernel::Kernel;
 use crate::qemu::{Accel, Boot, Clock};
 use crate::verdict::{Check, Expectations};
 
@@ -185,31 +186,12 @@ struct BenchArgs {
     extra_patches: Vec<PathBuf>,
     #[arg(long, default_value_t = 4096)]
     memory_mib: u32,
-    #[arg(long)]
-    ksrc: Option<PathBuf>,
-    #[arg(long)]
-    cache: PathBuf,
-    #[arg(long, default_value = ".")]
-    repo: PathBuf,
-    #[arg(long, default_value_t = 3)]
-    jobs: usize,
     /// The guest's benchmark program.
     #[arg(long)]
     program: PathBuf,
-    /// A directory of selftest programs (the initramfs wants them).
-    #[arg(long)]
-    selftests: PathBuf,
-    #[arg(long, default_value = "qemu/guest/init")]
-    init: PathBuf,
-    #[arg(long, default_value = "out")]
-    out: PathBuf,
-    /// Accelerator of the wall-clock boots (icount is always TCG).
-    #[arg(long, default_value = "tcg")]
-    accel: Accel,
-    #[arg(long, default_value_t = 900)]
-    timeout: u64,
-    #[arg(long)]
-    verbose: bool,
+    /// `--accel` is for the wall-clock boots; icount is always TCG.
+    #[command(flatten)]
+    rig: KernelsAndGuests,
 }
 
 #[derive(Args)]
@@ -263,6 +245,13 @@ struct MutantCheckArgs {
     /// Skip the unmutated kernel's runs.
     #[arg(long)]
     no_baseline: bool,
+    #[command(flatten)]
+    rig: KernelsAndGuests,
+}
+
+/// What the commands that build their own kernels and boot them share.
+#[derive(Args)]
+struct KernelsAndGuests {
     #[arg(long)]
     ksrc: Option<PathBuf>,
     #[arg(long)]
@@ -283,6 +272,42 @@ struct MutantCheckArgs {
     timeout: u64,
     #[arg(long)]
     verbose: bool,
+}
+
+impl KernelsAndGuests {
+    fn kernel(&self, variant: kernel::Variant, extra_patches: Vec<PathBuf>) -> Result<Kernel> {
+        kernel::ensure(&kernel::Request {
+            source: match &self.ksrc {
+                Some(tree) => kernel::Source::Git(tree.clone()),
+                None => kernel::Source::Debian,
+            },
+            repo: self.repo.clone(),
+            cache: self.cache.clone(),
+            variant,
+            extra_patches,
+            jobs: self.jobs,
+        })
+    }
+
+    /// A busybox guest of `kernel` with `module`, its runs under `out`.
+    fn guest(&self, kernel: &Kernel, module: PathBuf, out: PathBuf) -> GuestArgs {
+        GuestArgs {
+            kdir: kernel.build_dir.clone(),
+            module,
+            selftests: self.selftests.clone(),
+            init: self.init.clone(),
+            out,
+            accel: self.accel,
+            cpus: 2,
+            memory_mib: 2048,
+            timeout: self.timeout,
+            verbose: self.verbose,
+            no_debug: false,
+            append: String::new(),
+            host_root: None,
+            host_cwd: PathBuf::from("/"),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -625,25 +650,16 @@ fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
         .split(',')
         .map(|s| s.trim().to_string())
         .collect();
-    let out = args.out.join("bench");
+    let out = args.rig.out.join("bench");
     let mut subjects = vec![];
     for (variant, label) in bench::VARIANTS {
-        let built = kernel::ensure(&kernel::Request {
-            source: match &args.ksrc {
-                Some(tree) => kernel::Source::Git(tree.clone()),
-                None => kernel::Source::Debian,
-            },
-            repo: args.repo.clone(),
-            cache: args.cache.clone(),
-            variant,
-            extra_patches: if variant == kernel::Variant::PatchedPerf {
-                args.extra_patches.clone()
-            } else {
-                vec![]
-            },
-            jobs: args.jobs,
-        })?;
-        let module = build_module(&args.repo, &built.build_dir, &out.join(label))?;
+        let extra = if variant == kernel::Variant::PatchedPerf {
+            args.extra_patches.clone()
+        } else {
+            vec![]
+        };
+        let built = args.rig.kernel(variant, extra)?;
+        let module = build_module(&args.rig.repo, &built.build_dir, &out.join(label))?;
         let config_hash = bench::config_hash(&built.build_dir)?;
         subjects.push(bench::Subject {
             label,
@@ -665,20 +681,11 @@ fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             for turn in 0..2 {
                 let subject = &subjects[bench::order((rep as usize - 1) * 2 + turn, args.seed)];
                 let guest = GuestArgs {
-                    kdir: subject.kernel.build_dir.clone(),
-                    module: subject.module.clone(),
-                    selftests: args.selftests.clone(),
-                    init: args.init.clone(),
-                    out: out.join("boots"),
-                    accel: args.accel,
-                    cpus: 2,
                     memory_mib: args.memory_mib,
-                    timeout: args.timeout,
-                    verbose: args.verbose,
                     no_debug: true,
-                    append: String::new(),
-                    host_root: None,
-                    host_cwd: PathBuf::from("/"),
+                    ..args
+                        .rig
+                        .guest(&subject.kernel, subject.module.clone(), out.join("boots"))
                 };
                 let mut boot = prepare(
                     &guest,
@@ -731,7 +738,7 @@ fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             .iter()
             .map(|s| (s.label.to_string(), s.info()))
             .collect(),
-        accelerator: format!("{:?}", args.accel).to_lowercase(),
+        accelerator: format!("{:?}", args.rig.accel).to_lowercase(),
         seed: args.seed,
         reps: args.reps,
         sizes,
@@ -1005,8 +1012,8 @@ fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
         };
         checks.push(Check::new(format!("{what}: {name}"), passed, line));
     }
-    let summary = args.out.join("mutants/summary.txt");
-    fs::create_dir_all(args.out.join("mutants"))?;
+    let summary = args.rig.out.join("mutants/summary.txt");
+    fs::create_dir_all(args.rig.out.join("mutants"))?;
     fs::write(&summary, table.join("\n") + "\n")?;
     verdict::print(&checks);
     eprintln!("mutant-check: summary in {}", summary.display());
@@ -1016,37 +1023,19 @@ fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
 /// The guest for one kernel of a mutant check: the kernel (mutated or
 /// not) and the module built against it.
 fn mutant_guest(args: &MutantCheckArgs, name: &str, mutant: Option<&Path>) -> Result<GuestArgs> {
-    let built = kernel::ensure(&kernel::Request {
-        source: match &args.ksrc {
-            Some(tree) => kernel::Source::Git(tree.clone()),
-            None => kernel::Source::Debian,
-        },
-        repo: args.repo.clone(),
-        cache: args.cache.clone(),
-        variant: kernel::Variant::Patched,
-        extra_patches: mutant.map(Path::to_path_buf).into_iter().collect(),
-        jobs: args.jobs,
-    })?;
+    let rig = &args.rig;
+    let built = rig.kernel(
+        kernel::Variant::Patched,
+        mutant.map(Path::to_path_buf).into_iter().collect(),
+    )?;
     let module = build_module(
-        &args.repo,
+        &rig.repo,
         &built.build_dir,
-        &args.out.join("mutants").join(name),
+        &rig.out.join("mutants").join(name),
     )?;
     Ok(GuestArgs {
-        kdir: built.build_dir,
-        module,
-        selftests: args.selftests.clone(),
-        init: args.init.clone(),
-        out: args.out.join("mutants"),
-        accel: args.accel,
-        cpus: 2,
-        memory_mib: 2048,
-        timeout: args.timeout,
-        verbose: args.verbose,
-        no_debug: false,
         append: "kmemleak=on".to_string(),
-        host_root: None,
-        host_cwd: PathBuf::from("/"),
+        ..rig.guest(&built, module, rig.out.join("mutants"))
     })
 }
 
