@@ -223,6 +223,8 @@ static const char * const profiled[] = {
 	"__cond_resched", "__schedule", "irq_exit_rcu", "handle_softirqs",
 	"list_lru_del", "list_lru_add", "d_lru_shrink_move", "__d_drop",
 	"___d_drop", "shrink_dcache_parent", "prune_dcache_sb",
+	"_raw_spin_lock", "_raw_spin_unlock", "lock_for_kill", "to_shrink_list",
+	"shrink_kill", "__dentry_kill", "d_shrink_add", "d_shrink_del",
 };
 
 /* A slab cache's objects and slabs, or a vmstat counter. */
