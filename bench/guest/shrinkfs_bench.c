@@ -75,11 +75,22 @@ static void deep(struct shape *s, unsigned long n)
 /*
  * Lets the RCU callbacks of earlier work (dentries and inodes freed after a
  * grace period) run before the next timed call, so they are not counted
- * against it. Idle time is free under icount's sleep=off.
+ * against it; idle time is free under icount's sleep=off. Then waits for a
+ * timer tick (the coarse clock moves only there), so every timed call starts
+ * at the same phase of the tick: the grace periods that end inside a long
+ * call, and with them the share of its own freeing that runs in its window,
+ * then depend on the call's length alone and not on where a tick happened
+ * to fall.
  */
 static void settle(void)
 {
+	struct timespec start, now;
+
 	usleep(SETTLE_US);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &start);
+	do
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	while (now.tv_nsec == start.tv_nsec && now.tv_sec == start.tv_sec);
 }
 
 static __u64 now_ns(void)

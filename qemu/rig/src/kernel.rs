@@ -212,7 +212,7 @@ impl Inputs {
         let content =
             fs::read(patch).with_context(|| format!("reading patch {}", patch.display()))?;
         self.parts
-            .push((format!("patch {}", file_name(patch)), content));
+            .push(("patch".to_string(), patch_code(&content).to_vec()));
         self.patches.push(patch.to_path_buf());
         Ok(())
     }
@@ -228,6 +228,44 @@ impl Inputs {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
+    }
+}
+
+/// The part of a patch that `patch` applies: from its first diff header to the
+/// end, without a trailing `git format-patch` signature. Commit messages and
+/// diffstats stay out of the cache key, so rewording a patch (say, to quote
+/// the benchmark it was measured with) does not rebuild the kernel.
+fn patch_code(content: &[u8]) -> &[u8] {
+    let mut start = None;
+    let mut offset = 0;
+    let mut previous: &[u8] = b"";
+    for line in content.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b"diff ") {
+            start = Some(offset);
+            break;
+        }
+        if line.starts_with(b"+++ ") && previous.starts_with(b"--- ") {
+            start = Some(offset - previous.len());
+            break;
+        }
+        previous = line;
+        offset += line.len();
+    }
+    let Some(start) = start else {
+        return content;
+    };
+    let code = &content[start..];
+    match code.windows(5).rposition(|w| w == b"\n-- \n") {
+        Some(end)
+            if code[end + 5..]
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count()
+                <= 1 =>
+        {
+            &code[..end + 1]
+        }
+        _ => code,
     }
 }
 
@@ -498,6 +536,34 @@ fn file_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DIFF: &str =
+        "diff --git a/f b/f\nindex 1..2 100644\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
+
+    #[test]
+    fn patch_code_ignores_the_message_and_the_signature() {
+        let first =
+            format!("From x\nSubject: one\n\nWhy.\n---\n f | 2 +-\n\n{DIFF}-- \n2.47.3\n\n");
+        let reworded = format!("From y\nSubject: two\n\nWhy, with figures.\n---\n{DIFF}");
+        assert_eq!(patch_code(first.as_bytes()), DIFF.as_bytes());
+        assert_eq!(patch_code(reworded.as_bytes()), DIFF.as_bytes());
+    }
+
+    #[test]
+    fn patch_code_of_a_plain_diff_starts_at_its_headers() {
+        let mutant = "What it breaks.\n---\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
+        assert_eq!(
+            patch_code(mutant.as_bytes()),
+            b"--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n"
+        );
+        assert_eq!(patch_code(b"no diff at all\n"), b"no diff at all\n");
+    }
+
+    #[test]
+    fn patch_code_keeps_a_change_to_the_code() {
+        let changed = DIFF.replace("+b", "+c");
+        assert_ne!(patch_code(changed.as_bytes()), patch_code(DIFF.as_bytes()));
+    }
 
     #[test]
     fn series_skips_comments_and_blank_lines() {
