@@ -753,24 +753,6 @@ static void start(struct torture *t, void *(*fn)(void *), unsigned int round)
 		fail(t, "pthread_create: %s", strerror(errno));
 }
 
-/*
- * Unloads the module once the last superblock has died. That can come a
- * little after the round: pthread_join() returns when a walker's thread has
- * left its mm, before its exit drops the cwd it held in a lazily unmounted
- * tree, and that final mntput() tears the superblock down from task work.
- */
-static int unload_when_idle(struct torture *t)
-{
-	double deadline = now() + UNLOAD_DEADLINE_S;
-	int ret;
-
-	while ((ret = shrinkfs_unload()) == -EAGAIN && now() < deadline) {
-		t->unload_waits++;
-		usleep(10000);
-	}
-	return ret;
-}
-
 /* One round: load, mount, run every thread, stop, umount, unload. */
 static void run_round(struct __test_metadata *_metadata, struct torture *t,
 		      const unsigned long long *before, unsigned int round,
@@ -831,7 +813,7 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 			TH_LOG("umount %s: %s", t->mnt[m], strerror(errno));
 		}
 	}
-	ASSERT_EQ(0, unload_when_idle(t)) {
+	ASSERT_EQ(0, shrinkfs_unload_when_idle(UNLOAD_DEADLINE_S, &t->unload_waits)) {
 		TH_LOG("the module is still in use %u s after round %u",
 		       UNLOAD_DEADLINE_S, round);
 	}
