@@ -51,8 +51,8 @@ static inline int shrinkfs_unload(void)
 
 /*
  * Unloads the module once nothing holds it any more, retrying -EAGAIN every
- * 10 ms for up to @deadline_s seconds; counts the retries in @waits: 0 or
- * -errno. A module whose superblock was unmounted may still be held for a
+ * 10 ms for up to @deadline_s seconds; counts the retries in @waits unless
+ * it is NULL: 0 or -errno. A module whose superblock was unmounted may still be held for a
  * moment: the type's module reference goes with the superblock's last
  * passive reference (__put_super()), which a reaper pass walking the type's
  * superblocks (iterate_supers_type()) may hold; and an exiting thread drops
@@ -65,7 +65,8 @@ static inline int shrinkfs_unload_when_idle(unsigned int deadline_s,
 	int ret;
 
 	while ((ret = shrinkfs_unload()) == -EAGAIN && tries--) {
-		(*waits)++;
+		if (waits)
+			(*waits)++;
 		usleep(10000);
 	}
 	return ret;
@@ -88,11 +89,9 @@ static inline int shrinkfs_prepare(char *mnt, size_t len, const char *tag)
 /* Undoes shrinkfs_prepare() and whatever a test left mounted. */
 static inline void shrinkfs_cleanup(const char *mnt)
 {
-	unsigned int waits = 0;
-
 	umount2(mnt, MNT_DETACH);
 	rmdir(mnt);
-	shrinkfs_unload_when_idle(10, &waits);
+	shrinkfs_unload_when_idle(10, NULL);
 }
 
 /* Has the memory shrinker reclaim every unused dentry and inode: 0 or -errno. */
