@@ -52,11 +52,12 @@ static inline int shrinkfs_unload(void)
 /*
  * Unloads the module once nothing holds it any more, retrying -EAGAIN every
  * 10 ms for up to @deadline_s seconds; counts the retries in @waits unless
- * it is NULL: 0 or -errno. A module whose superblock was unmounted may still be held for a
- * moment: the type's module reference goes with the superblock's last
- * passive reference (__put_super()), which a reaper pass walking the type's
- * superblocks (iterate_supers_type()) may hold; and an exiting thread drops
- * its cwd in a lazily unmounted tree from task work, after pthread_join().
+ * it is NULL: 0 or -errno. A module whose superblock was unmounted may still
+ * be held for a moment: the type's module reference goes with the
+ * superblock's last passive reference (__put_super()), which a reaper pass
+ * walking the type's superblocks (iterate_supers_type()) may hold; and an
+ * exiting thread drops its cwd in a lazily unmounted tree from task work,
+ * after pthread_join().
  */
 static inline int shrinkfs_unload_when_idle(unsigned int deadline_s,
 					    unsigned int *waits)
