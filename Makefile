@@ -108,7 +108,7 @@ mutant-check: rig selftests
 
 vm: module selftests
 	@$(RIG) vm $(guest_args) $(call host_root,$(or $(GUEST),host)) --append "$(APPEND)" \
-		$(if $(RUN),--run $(abspath $(RUN)))
+		$(if $(RUN),--run $(abspath $(RUN))) $(if $(ICOUNT),--icount)
 
 # The benchmark: make bench [BENCH_REPS=10 BENCH_SIZES=1000,3000,10000,30000,100000
 # BENCH_SHAPES=flat,bushy,deep BENCH_MODES=icount,wall MUTANT=on-the-patched-kernel.patch]

@@ -26,13 +26,18 @@
  * function profiler) and how the slab caches and page counts moved:
  *   profile metric=M shape=S n=N dentries=D what=W count=C per_dentry=X
  *
- * Usage: shrinkfs_bench [-s sizes] [-S shapes] [-t tmpfs_max] [-p]
+ * Timed calls run SCHED_FIFO so that no RCU grace period ends inside them
+ * (see settle()); -r lets them run as an ordinary task instead.
+ *
+ * Usage: shrinkfs_bench [-s sizes] [-S shapes] [-t tmpfs_max] [-p] [-r]
  *   sizes   comma-separated nominal dentry counts (default 1000,10000,100000)
  *   shapes  comma-separated of flat, bushy, deep (default all)
  *   tmpfs_max  largest size that also gets the tmpfs reference (default 10000)
  */
 #define _GNU_SOURCE
+#include <glob.h>
 #include <math.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -43,7 +48,12 @@
 #define MNT		"/tmp/bench"
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_SIZES	16
-#define SETTLE_US	100000
+#define TICK_US		4000	/* one tick at HZ=250, the benchmark kernels' */
+#define QUIET_TICKS	5
+#define RCU_IDLE_TIMEOUT_TICKS	15000	/* a minute */
+#define RT_RUNTIME	"/proc/sys/kernel/sched_rt_runtime_us"
+#define DEBUGFS		"/sys/kernel/debug"
+#define FAIR_SERVERS	DEBUGFS "/sched/fair_server"
 
 struct shape {
 	const char *name;
@@ -72,25 +82,94 @@ static void deep(struct shape *s, unsigned long n)
 	*s = (struct shape){ "deep", levels > 1 ? levels - 1 : 1, 2, 0 };
 }
 
+/* Taken before every timed call: see settle(). */
+static int hold_grace_periods = 1;
+
+static void die(const char *what);
+
+/* RCU softirqs run so far, summed over every CPU (/proc/softirqs). */
+static unsigned long long rcu_softirqs(void)
+{
+	char line[4096], *field, *save = NULL;
+	unsigned long long total = 0;
+	FILE *f = fopen("/proc/softirqs", "r");
+
+	if (!f)
+		die("/proc/softirqs");
+	while (fgets(line, sizeof(line), f)) {
+		field = strtok_r(line, " \t\n", &save);
+		if (!field || strcmp(field, "RCU:"))
+			continue;
+		while ((field = strtok_r(NULL, " \t\n", &save)))
+			total += strtoull(field, NULL, 10);
+	}
+	fclose(f);
+	return total;
+}
+
 /*
- * Lets the RCU callbacks of earlier work (dentries and inodes freed after a
- * grace period) run before the next timed call, so they are not counted
- * against it; idle time is free under icount's sleep=off. Then waits for a
- * timer tick (the coarse clock moves only there), so every timed call starts
- * at the same phase of the tick: the grace periods that end inside a long
- * call, and with them the share of its own freeing that runs in its window,
- * then depend on the call's length alone and not on where a tick happened
- * to fall.
+ * Sleeps until RCU has had nothing to do for QUIET_TICKS ticks in a row: no
+ * grace period in flight and no callback left to invoke, so the freeing that
+ * earlier work deferred is over and cannot run inside the next timed call.
+ * Idle time is free under icount's sleep=off.
+ */
+static void wait_for_rcu_idle(void)
+{
+	unsigned long long before = rcu_softirqs(), now;
+	unsigned int quiet = 0, waited = 0;
+
+	while (quiet < QUIET_TICKS) {
+		usleep(TICK_US);
+		now = rcu_softirqs();
+		quiet = now == before ? quiet + 1 : 0;
+		before = now;
+		if (++waited == RCU_IDLE_TIMEOUT_TICKS) {
+			errno = ETIMEDOUT;
+			die("RCU never went idle");
+		}
+	}
+}
+
+static void set_policy(int policy, int priority)
+{
+	struct sched_param param = { .sched_priority = priority };
+
+	if (sched_setscheduler(0, policy, &param))
+		die(policy == SCHED_FIFO ? "SCHED_FIFO" : "SCHED_OTHER");
+}
+
+/*
+ * Called right before a timed call. Lets earlier work's deferred freeing
+ * finish. Then, holding grace periods, turns this task SCHED_FIFO: RCU's
+ * grace-period kthread is an ordinary task, so on the benchmark's one CPU no
+ * grace period starts or ends until release(), and none of the call's own
+ * RCU callbacks (a dentry's and an inode's per kill) run inside its window.
+ * Otherwise how much of that freeing lands in the window hangs on when a
+ * grace period happens to end, which is a cliff: at 10^4 dentries one
+ * kernel's umount took the whole batch of 2*10^4 callbacks and the other's
+ * none. So the window measures the call's own work, at every size alike;
+ * with -r it measures the call as an ordinary task does, freeing and all.
+ * Last it waits for a timer tick (the coarse clock moves only there), so
+ * every call starts at the same phase of the tick and meets the same ticks.
  */
 static void settle(void)
 {
 	struct timespec start, now;
 
-	usleep(SETTLE_US);
+	wait_for_rcu_idle();
+	if (hold_grace_periods)
+		set_policy(SCHED_FIFO, 1);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &start);
 	do
 		clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	while (now.tv_nsec == start.tv_nsec && now.tv_sec == start.tv_sec);
+}
+
+/* Called right after a timed call: grace periods may run again. */
+static void release(void)
+{
+	if (hold_grace_periods)
+		set_policy(SCHED_OTHER, 0);
 }
 
 static __u64 now_ns(void)
@@ -167,6 +246,7 @@ static long timed_walk(const struct shape *s, __u64 *ns)
 	start = now_ns();
 	names = each_name(root, s, 0, 0);
 	*ns = now_ns() - start;
+	release();
 	close(root);
 	return names;
 }
@@ -202,9 +282,7 @@ static __u64 timed_drop_caches(void)
 {
 	__u64 start;
 
-	settle();
 	start = now_ns();
-
 	if (shrinkfs_reclaim_dentries())
 		die("drop_caches");
 	return now_ns() - start;
@@ -214,9 +292,7 @@ static __u64 timed_umount(void)
 {
 	__u64 start;
 
-	settle();
 	start = now_ns();
-
 	if (umount(MNT))
 		die("umount");
 	return now_ns() - start;
@@ -236,6 +312,8 @@ static const char * const profiled[] = {
 	"___d_drop", "shrink_dcache_parent", "prune_dcache_sb",
 	"_raw_spin_lock", "_raw_spin_unlock", "lock_for_kill", "to_shrink_list",
 	"shrink_kill", "__dentry_kill", "d_shrink_add", "d_shrink_del",
+	"rcu_gp_init", "rcu_gp_cleanup", "rcu_force_quiescent_state",
+	"rcu_accelerate_cbs", "rcu_report_qs_rdp", "note_gp_changes",
 };
 
 /* A slab cache's objects and slabs, or a vmstat counter. */
@@ -254,6 +332,61 @@ static int write_file(const char *path, const char *text, int flags)
 	done = write(fd, text, len);
 	close(fd);
 	return done == len ? 0 : -EINVAL;
+}
+
+/* A scheduler setting the benchmark changes, and what it was. */
+struct knob {
+	char path[96];
+	char old[32];
+};
+
+#define MAX_KNOBS	(1 + 64)
+
+static struct knob knobs[MAX_KNOBS];
+static unsigned int nknobs;
+
+static void set_knob(const char *path, const char *value)
+{
+	struct knob *k = &knobs[nknobs];
+	FILE *f = fopen(path, "r");
+
+	if (nknobs == MAX_KNOBS || !f || !fgets(k->old, sizeof(k->old), f))
+		die(path);
+	fclose(f);
+	snprintf(k->path, sizeof(k->path), "%s", path);
+	if (write_file(path, value, 0))
+		die(path);
+	nknobs++;
+}
+
+static void restore_knobs(void)
+{
+	while (nknobs--)
+		if (write_file(knobs[nknobs].path, knobs[nknobs].old, 0))
+			die(knobs[nknobs].path);
+}
+
+/*
+ * A held call must keep the CPU however long it runs (umount of 10^6
+ * dentries is about 2 s), but the scheduler guards ordinary tasks against
+ * SCHED_FIFO hogs twice: RT throttling leaves them 5% of each second, and
+ * since 6.12 each CPU's fair server (a SCHED_DEADLINE reservation) runs them
+ * once they have starved for most of a second, RCU's grace-period kthread
+ * among them. Both are lifted for the run.
+ */
+static void unlimit_fifo(void)
+{
+	glob_t servers;
+	size_t i;
+
+	set_knob(RT_RUNTIME, "-1");
+	if (access(FAIR_SERVERS, F_OK) && mount("debugfs", DEBUGFS, "debugfs", 0, NULL))
+		die("mounting debugfs (CONFIG_DEBUG_FS)");
+	if (glob(FAIR_SERVERS "/cpu*/runtime", 0, NULL, &servers))
+		die(FAIR_SERVERS " (CONFIG_SCHED_DEBUG)");
+	for (i = 0; i < servers.gl_pathc; i++)
+		set_knob(servers.gl_pathv[i], "0");
+	globfree(&servers);
 }
 
 static void profile_start(void)
@@ -294,7 +427,10 @@ static long profile_hits(const char *fn)
 	return total;
 }
 
-/* Every slab cache's active objects and slabs, then some vmstat counters. */
+/*
+ * The profiled functions' hits so far, every slab cache's active objects and
+ * slabs, some vmstat counters and this task's context switches.
+ */
 static int snapshot(struct counter *c)
 {
 	static const char * const vmstat[] = {
@@ -303,8 +439,16 @@ static int snapshot(struct counter *c)
 	char line[512];
 	int count = 0;
 	unsigned int i;
-	FILE *f = fopen("/proc/slabinfo", "r");
+	FILE *f;
 
+	/* First, so that reading the rest does not count. */
+	for (i = 0; i < ARRAY_SIZE(profiled); i++) {
+		snprintf(c[count].name, sizeof(c[count].name), "%s", profiled[i]);
+		c[count].value = profile_hits(profiled[i]);
+		c[count].slabs = 0;
+		count++;
+	}
+	f = fopen("/proc/slabinfo", "r");
 	if (!f)
 		die("/proc/slabinfo (CONFIG_SLUB_DEBUG)");
 	while (fgets(line, sizeof(line), f) && count < MAX_CACHES) {
@@ -325,6 +469,18 @@ static int snapshot(struct counter *c)
 		c[count].slabs = 0;
 		count++;
 	}
+	/* Whether this task lost the CPU inside the window, and how. */
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		die("/proc/self/status");
+	while (fgets(line, sizeof(line), f) && count < MAX_CACHES) {
+		if (sscanf(line, "%63[^:]: %ld", c[count].name, &c[count].value) != 2 ||
+		    !strstr(c[count].name, "ctxt_switches"))
+			continue;
+		c[count].slabs = 0;
+		count++;
+	}
+	fclose(f);
 	return count;
 }
 
@@ -336,37 +492,33 @@ static void profile_line(const char *metric, const struct shape *s, unsigned lon
 }
 
 static void profile_stop(const char *metric, const struct shape *s, unsigned long n,
-			 long dentries, const struct counter *before, int ncounters)
+			 long dentries, const struct counter *before, const struct counter *after,
+			 int ncounters)
 {
-	struct counter *after = calloc(MAX_CACHES, sizeof(*after));
 	char what[96];
-	unsigned int i;
 	int k;
 
-	if (!after || write_file(TRACING "/function_profile_enabled", "0", 0))
+	if (write_file(TRACING "/function_profile_enabled", "0", 0))
 		die("stopping the profiler");
-	for (i = 0; i < ARRAY_SIZE(profiled); i++)
-		profile_line(metric, s, n, dentries, profiled[i], profile_hits(profiled[i]));
-	if (snapshot(after) != ncounters)
-		die("a slab cache came or went");
 	for (k = 0; k < ncounters; k++) {
 		long objects = after[k].value - before[k].value;
 		long slabs = after[k].slabs - before[k].slabs;
 
-		if (objects)
+		/* Every function, even at 0; of the rest, what moved. */
+		if (objects || k < (int)ARRAY_SIZE(profiled))
 			profile_line(metric, s, n, dentries, after[k].name, objects);
 		if (slabs) {
 			snprintf(what, sizeof(what), "%s.slabs", after[k].name);
 			profile_line(metric, s, n, dentries, what, slabs);
 		}
 	}
-	free(after);
 }
 
 /* Explains drop_caches and umount of a cached tree instead of timing them. */
 static void shrinkfs_profile(const struct shape *s, unsigned long n)
 {
 	struct counter *before = calloc(MAX_CACHES, sizeof(*before));
+	struct counter *after = calloc(MAX_CACHES, sizeof(*after));
 	struct shrinkfs_stats st;
 	char options[96];
 	__u64 unused;
@@ -374,23 +526,33 @@ static void shrinkfs_profile(const struct shape *s, unsigned long n)
 
 	snprintf(options, sizeof(options), "depth=%u,fanout=%u,files=%u",
 		 s->depth, s->fanout, s->files);
-	if (!before || mount("none", MNT, "shrinkfs", 0, options))
+	if (!before || !after || mount("none", MNT, "shrinkfs", 0, options))
 		die(options);
 
 	timed_walk(s, &unused);
 	st = stats();
-	count = snapshot(before);
 	profile_start();
+	settle();
+	count = snapshot(before);
 	timed_drop_caches();
-	profile_stop("shrinker", s, n, st.dentries_alive - stats().dentries_alive, before, count);
+	if (snapshot(after) != count)
+		die("a slab cache came or went");
+	release();
+	profile_stop("shrinker", s, n, st.dentries_alive - stats().dentries_alive, before, after,
+		     count);
 
 	timed_walk(s, &unused);
 	st = stats();
-	count = snapshot(before);
 	profile_start();
+	settle();
+	count = snapshot(before);
 	timed_umount();
-	profile_stop("umount", s, n, st.dentries_alive, before, count);
+	if (snapshot(after) != count)
+		die("a slab cache came or went");
+	release();
+	profile_stop("umount", s, n, st.dentries_alive, before, after, count);
 	free(before);
+	free(after);
 }
 
 static void shrinkfs_figures(const struct shape *s, unsigned long n)
@@ -412,7 +574,9 @@ static void shrinkfs_figures(const struct shape *s, unsigned long n)
 	report("warm_lookup", s, n, names, ns);
 
 	before = stats();
+	settle();
 	ns = timed_drop_caches();
+	release();
 	report("shrinker", s, n, before.dentries_alive - stats().dentries_alive, ns);
 
 	timed_walk(s, &unused);
@@ -420,6 +584,7 @@ static void shrinkfs_figures(const struct shape *s, unsigned long n)
 	settle();
 	if (timed_ioctl(SHRINKFS_IOC_SHRINK, 0, &ns) < 0)
 		die("SHRINKFS_IOC_SHRINK");
+	release();
 	report("shrink_parent", s, n, before.dentries_alive - stats().dentries_alive, ns);
 
 	/* A pass takes a bounded batch: reap until the tree is bare. */
@@ -432,6 +597,7 @@ static void shrinkfs_figures(const struct shape *s, unsigned long n)
 		names += ret > 0 ? ret : 0;
 		ns += pass;
 	} while (ret > 0);
+	release();
 	if (ret == 0)
 		report("reaper", s, n, names, ns);
 	else if (ret != -EOPNOTSUPP)
@@ -439,7 +605,10 @@ static void shrinkfs_figures(const struct shape *s, unsigned long n)
 
 	timed_walk(s, &unused);
 	before = stats();
-	report("umount", s, n, before.dentries_alive, timed_umount());
+	settle();
+	ns = timed_umount();
+	release();
+	report("umount", s, n, before.dentries_alive, ns);
 }
 
 static void tmpfs_figures(const struct shape *s, unsigned long n)
@@ -457,7 +626,10 @@ static void tmpfs_figures(const struct shape *s, unsigned long n)
 	close(root);
 	timed_walk(s, &ns);
 	report("tmpfs_warm_lookup", s, n, names, ns);
-	report("tmpfs_umount", s, n, names + 1, timed_umount());
+	settle();
+	ns = timed_umount();
+	release();
+	report("tmpfs_umount", s, n, names + 1, ns);
 }
 
 static int parse_sizes(char *list, unsigned long *sizes)
@@ -491,10 +663,13 @@ int main(int argc, char **argv)
 	char *size_list = default_sizes;
 	int nsizes, opt, ret, i, k, profile = 0;
 
-	while ((opt = getopt(argc, argv, "s:S:t:p")) != -1) {
+	while ((opt = getopt(argc, argv, "s:S:t:pr")) != -1) {
 		switch (opt) {
 		case 'p':
 			profile = 1;
+			break;
+		case 'r':
+			hold_grace_periods = 0;
 			break;
 		case 's':
 			size_list = optarg;
@@ -506,13 +681,18 @@ int main(int argc, char **argv)
 			tmpfs_max = strtoul(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-s sizes] [-S shapes] [-t tmpfs_max] [-p]\n",
+			fprintf(stderr, "usage: %s [-s sizes] [-S shapes] [-t tmpfs_max] [-p] [-r]\n",
 				argv[0]);
 			return 2;
 		}
 	}
 	nsizes = parse_sizes(size_list, sizes);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("# grace periods %s\n", hold_grace_periods ?
+	       "held off during timed calls: deferred freeing is not counted" :
+	       "run during timed calls: some of their deferred freeing is counted");
+	if (hold_grace_periods)
+		unlimit_fifo();
 	ret = shrinkfs_load();
 	if (ret && ret != -EEXIST) {
 		errno = -ret;
@@ -543,5 +723,6 @@ int main(int argc, char **argv)
 	}
 	if (shrinkfs_unload())
 		die("unloading shrinkfs");
+	restore_knobs();
 	return 0;
 }

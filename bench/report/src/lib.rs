@@ -33,6 +33,9 @@ pub struct KernelInfo {
 pub struct Meta {
     pub kernels: BTreeMap<String, KernelInfo>,
     pub accelerator: String,
+    /// Kernel parameters the benchmark adds to every boot.
+    #[serde(default)]
+    pub kernel_params: String,
     pub seed: u64,
     pub reps: u32,
     pub sizes: Vec<u64>,
@@ -173,6 +176,7 @@ pub(crate) fn synthetic_results() -> Results {
     let meta = Meta {
         kernels,
         accelerator: "tcg".into(),
+        kernel_params: "rcutree.qhimark=1000000000".into(),
         seed: 7,
         reps: 3,
         sizes: vec![100, 1000, 10000],

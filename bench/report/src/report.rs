@@ -105,6 +105,15 @@ fn preamble(out: &mut String, results: &Results) {
          are guest nanoseconds under multi-threaded TCG emulation, not hardware time. In both, the \
          {PATCHED}/{STOCK} ratios are what count, not the absolute figures.\n"
     );
+    let _ = writeln!(
+        out,
+        "**What a window holds.** Each timed call runs as a SCHED_FIFO task. On icount's one \
+         CPU, RCU's grace-period kthread then cannot run until the call returns, so the RCU \
+         callbacks it queues (a dentry's and an inode's free per kill) run after its window, \
+         at every size alike: icount figures are the call's own work, and the deferred \
+         freeing, the same code on both kernels, is not in them. Wall-clock guests have two \
+         vCPUs and the kthread runs on the other one, so some freeing lands in their windows.\n"
+    );
     let _ = writeln!(out, "## Setup\n");
     if !meta.kernels.is_empty() {
         let _ = writeln!(
@@ -118,6 +127,9 @@ fn preamble(out: &mut String, results: &Results) {
         out.push('\n');
     }
     let _ = writeln!(out, "- accelerator: {}", meta.accelerator);
+    if !meta.kernel_params.is_empty() {
+        let _ = writeln!(out, "- kernel parameters: `{}`", meta.kernel_params);
+    }
     let _ = writeln!(out, "- reps: {}", meta.reps);
     let _ = writeln!(out, "- sizes: {}", join(&meta.sizes));
     let _ = writeln!(out, "- shapes: {}", join(&meta.shapes));

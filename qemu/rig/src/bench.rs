@@ -23,6 +23,12 @@ use crate::splat;
 pub const GUEST_PROGRAM: &str = "bench/shrinkfs_bench";
 /// Its name on the results channel (the guest init's `run_program`).
 const PROGRAM_NAME: &str = "shrinkfs_bench";
+/// Kernel parameters of every benchmark boot. The guest program holds RCU
+/// grace periods off during a timed call, and with none in flight every
+/// `call_rcu()` past `qhimark` queued callbacks (10^4 by default) takes
+/// RCU's overload path and tries to start one: a lock round trip per
+/// callback that a system with a grace period in flight does not pay.
+pub const KERNEL_PARAMS: &str = "rcutree.qhimark=1000000000";
 
 /// One kernel under test: its build, and the module built against it.
 pub struct Subject {

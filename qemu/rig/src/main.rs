@@ -317,6 +317,10 @@ struct VmArgs {
     /// A host script to run as root inside the guest instead of a shell.
     #[arg(long)]
     run: Option<PathBuf>,
+    /// Boot as the benchmark's icount mode does: one vCPU whose clock
+    /// advances one nanosecond per instruction.
+    #[arg(long)]
+    icount: bool,
 }
 
 fn main() -> ExitCode {
@@ -669,8 +673,11 @@ fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
         });
     }
     let append = format!(
-        "RIG_MODE=bench BENCH_SIZES={} BENCH_SHAPES={} BENCH_TMPFS_MAX={}",
-        args.sizes, args.shapes, args.tmpfs_max
+        "{} RIG_MODE=bench BENCH_SIZES={} BENCH_SHAPES={} BENCH_TMPFS_MAX={}",
+        bench::KERNEL_PARAMS,
+        args.sizes,
+        args.shapes,
+        args.tmpfs_max
     );
     let steps = args.reps as usize * modes.len() * 2;
     let start = std::time::Instant::now();
@@ -739,6 +746,7 @@ fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             .map(|s| (s.label.to_string(), s.info()))
             .collect(),
         accelerator: format!("{:?}", args.rig.accel).to_lowercase(),
+        kernel_params: bench::KERNEL_PARAMS.to_string(),
         seed: args.seed,
         reps: args.reps,
         sizes,
@@ -1086,17 +1094,24 @@ fn new_seed() -> u32 {
 
 fn vm(args: &VmArgs) -> Result<ExitCode> {
     let guest = &args.guest;
+    let clock = if args.icount {
+        Clock::Icount
+    } else {
+        Clock::Wall
+    };
     let Some(script) = &args.run else {
-        let boot = prepare(guest, "vm", "RIG_MODE=shell", &[])?;
+        let mut boot = prepare(guest, "vm", "RIG_MODE=shell", &[])?;
+        boot.clock = clock;
         boot.interactive()?;
         return Ok(ExitCode::SUCCESS);
     };
-    let boot = prepare(
+    let mut boot = prepare(
         guest,
         "vm",
         "RIG_MODE=run",
         &[(initramfs::GUEST_RUN_SCRIPT, script.as_path())],
     )?;
+    boot.clock = clock;
     let finished = boot.run("vm")?;
     let console = read_lossy(&finished.console_log)?;
     let report = results::parse(&read_lossy(&finished.results_log)?);
