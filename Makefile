@@ -6,6 +6,7 @@
 #   make          build the module (KDIR= for your own Rust-enabled kernel)
 #   make kernel   build (or reuse) the selected kernel
 #   make vm       a shell in the guest; make vm RUN=script.sh runs a script
+#                 (ICOUNT=1: one vCPU whose clock counts instructions)
 #   make patches-check   checkpatch and a build after each patch of the series
 #   make torture  the torture alone: DURATION=seconds SEED=n (report in out/torture/)
 #   make mutant-check   the torture catches every mutant in qemu/mutants/

@@ -27,7 +27,10 @@
  *   profile metric=M shape=S n=N dentries=D what=W count=C per_dentry=X
  *
  * Timed calls run SCHED_FIFO so that no RCU grace period ends inside them
- * (see settle()); -r lets them run as an ordinary task instead.
+ * (see settle()); -r lets them run as an ordinary task instead, which is how
+ * -p shows where a growing tree's extra cost per dentry comes from: freeing
+ * the dentries the call killed earlier, once it lasts long enough for a grace
+ * period to end inside it.
  *
  * Usage: shrinkfs_bench [-s sizes] [-S shapes] [-t tmpfs_max] [-p] [-r]
  *   sizes   comma-separated nominal dentry counts (default 1000,10000,100000)
@@ -85,7 +88,11 @@ static void deep(struct shape *s, unsigned long n)
 /* Taken before every timed call: see settle(). */
 static int hold_grace_periods = 1;
 
-static void die(const char *what);
+static void die(const char *what)
+{
+	printf("# shrinkfs_bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
 
 /* RCU softirqs run so far, summed over every CPU (/proc/softirqs). */
 static unsigned long long rcu_softirqs(void)
@@ -141,16 +148,17 @@ static void set_policy(int policy, int priority)
 /*
  * Called right before a timed call. Lets earlier work's deferred freeing
  * finish. Then, holding grace periods, turns this task SCHED_FIFO: RCU's
- * grace-period kthread is an ordinary task, so on the benchmark's one CPU no
- * grace period starts or ends until release(), and none of the call's own
- * RCU callbacks (a dentry's and an inode's per kill) run inside its window.
- * Otherwise how much of that freeing lands in the window hangs on when a
- * grace period happens to end, which is a cliff: at 10^4 dentries one
- * kernel's umount took the whole batch of 2*10^4 callbacks and the other's
- * none. So the window measures the call's own work, at every size alike;
- * with -r it measures the call as an ordinary task does, freeing and all.
- * Last it waits for a timer tick (the coarse clock moves only there), so
- * every call starts at the same phase of the tick and meets the same ticks.
+ * grace-period kthread is an ordinary task, so on icount's one CPU (with
+ * unlimit_fifo()) no grace period starts or ends until release(), and none
+ * of the call's own RCU callbacks (a dentry's and an inode's per kill) run
+ * inside its window. Otherwise how much of that freeing lands in the window
+ * hangs on when a grace period happens to end, which is a cliff: at 10^4
+ * dentries one kernel's umount took the whole batch of 2*10^4 callbacks and
+ * the other's none. So the window measures the call's own work, at every
+ * size alike; with -r it measures the call as an ordinary task does, freeing
+ * and all. Last it waits for a timer tick (the coarse clock moves only
+ * there), so every call starts at the same phase of the tick and meets the
+ * same ticks.
  */
 static void settle(void)
 {
@@ -178,12 +186,6 @@ static __u64 now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	printf("# shrinkfs_bench: %s: %s\n", what, strerror(errno));
-	exit(1);
 }
 
 static void report(const char *metric, const struct shape *s, unsigned long n,
@@ -681,7 +683,8 @@ int main(int argc, char **argv)
 			tmpfs_max = strtoul(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-s sizes] [-S shapes] [-t tmpfs_max] [-p] [-r]\n",
+			fprintf(stderr,
+				"usage: %s [-s sizes] [-S shapes] [-t tmpfs_max] [-p] [-r]\n",
 				argv[0]);
 			return 2;
 		}

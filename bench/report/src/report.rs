@@ -308,7 +308,9 @@ mod tests {
             "# shrinkfs dentry-reclaim benchmark",
             "count guest instructions",
             "not hardware time",
+            "**What a window holds.** Each timed call runs as a SCHED_FIFO task.",
             "| stock | 6.12.0 | `stock-cfg` |",
+            "- kernel parameters: `rcutree.qhimark=1000000000`",
             "- sizes: 100, 1000, 10000",
             "## icount (insns/dentry)",
             "## wall (ns/dentry)",
@@ -325,6 +327,20 @@ mod tests {
         }
         // Shapes follow the meta's order, not the alphabet.
         assert!(md.find("| flat | 100 |").unwrap() < md.find("| deep | 100 |").unwrap());
+    }
+
+    #[test]
+    fn results_without_kernel_parameters_still_load() {
+        let mut r = synthetic_results();
+        r.meta.kernel_params.clear();
+        let mut json = serde_json::to_value(&r).unwrap();
+        json["meta"]
+            .as_object_mut()
+            .unwrap()
+            .remove("kernel_params");
+        let back: Results = serde_json::from_value(json).unwrap();
+        assert_eq!(back, r);
+        assert!(!markdown(&back).contains("- kernel parameters:"));
     }
 
     #[test]
