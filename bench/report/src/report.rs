@@ -23,6 +23,16 @@ fn fmt_value(x: f64) -> String {
     format!("{x:.decimals$}")
 }
 
+/// A whole call's cost: three significant digits with an SI prefix.
+fn fmt_total(x: f64) -> String {
+    match x.abs() {
+        a if a >= 1e9 => format!("{}G", fmt_value(x / 1e9)),
+        a if a >= 1e6 => format!("{}M", fmt_value(x / 1e6)),
+        a if a >= 1e3 => format!("{}k", fmt_value(x / 1e3)),
+        _ => fmt_value(x),
+    }
+}
+
 /// Ratios and exponents: three decimals, as the gate's thresholds need.
 fn fmt_ratio(x: f64) -> String {
     format!("{x:.3}")
@@ -75,6 +85,12 @@ pub fn markdown(results: &Results) -> String {
             continue;
         }
         let _ = writeln!(out, "## {mode} ({})\n", mode.unit());
+        let _ = writeln!(
+            out,
+            "Per dentry: the median over repetitions, with their spread (max − min) / median. \
+             Per call: the median {} of the whole timed call.\n",
+            mode.total_unit()
+        );
         image(&mut out, plots::ab_name(mode));
         image(&mut out, plots::loglog_name(mode));
         let metrics: BTreeSet<&str> = groups.iter().map(|g| g.metric.as_str()).collect();
@@ -164,8 +180,11 @@ fn metric_table(out: &mut String, results: &Results, mode: Mode, metric: &str, c
     for k in &kernels {
         let _ = write!(header, " {k} median (spread) |");
     }
+    for k in &kernels {
+        let _ = write!(header, " {k} per call |");
+    }
     let _ = writeln!(out, "{header} {PATCHED}/{STOCK} [95% CI] |");
-    let _ = writeln!(out, "|{}", " --- |".repeat(kernels.len() + 4));
+    let _ = writeln!(out, "|{}", " --- |".repeat(2 * kernels.len() + 4));
     for ((_, shape, n), by_kernel) in rows {
         let mut dentries: Vec<String> = by_kernel
             .values()
@@ -178,6 +197,12 @@ fn metric_table(out: &mut String, results: &Results, mode: Mode, metric: &str, c
             let cell = by_kernel.get(k).map_or("–".into(), |g| {
                 format!("{} ({})", fmt_value(g.median), fmt_spread(g.spread))
             });
+            let _ = write!(out, " {cell} |");
+        }
+        for k in &kernels {
+            let cell = by_kernel
+                .get(k)
+                .map_or("–".into(), |g| fmt_total(g.median_value));
             let _ = write!(out, " {cell} |");
         }
         let ratio = results
@@ -296,6 +321,11 @@ mod tests {
         assert_eq!(fmt_value(12.345), "12.3");
         assert_eq!(fmt_value(0.012345), "0.0123");
         assert_eq!(fmt_value(0.0), "0");
+        assert_eq!(fmt_total(136_612_345.0), "137M");
+        assert_eq!(fmt_total(1_366_000.0), "1.37M");
+        assert_eq!(fmt_total(12_345.0), "12.3k");
+        assert_eq!(fmt_total(2.5e9), "2.50G");
+        assert_eq!(fmt_total(999.0), "999");
         assert_eq!(fmt_ratio(1.03449), "1.034");
         assert_eq!(fmt_spread(Some(0.0234)), "2.3%");
         assert_eq!(fmt_spread(None), "–");
@@ -315,7 +345,8 @@ mod tests {
             "## icount (insns/dentry)",
             "## wall (ns/dentry)",
             "### umount",
-            "| shape | n | dentries | stock median (spread) | patched median (spread) | patched/stock [95% CI] |",
+            "| shape | n | dentries | stock median (spread) | patched median (spread) \
+             | stock per call | patched per call | patched/stock [95% CI] |",
             "patched only",
             "## Scaling exponents",
             "## Noise floor",

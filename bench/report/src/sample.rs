@@ -41,6 +41,14 @@ impl Mode {
             Mode::Wall => "ns/dentry",
         }
     }
+
+    /// What a whole call's figure counts in this mode.
+    pub fn total_unit(self) -> &'static str {
+        match self {
+            Mode::Icount => "instructions",
+            Mode::Wall => "guest nanoseconds",
+        }
+    }
 }
 
 impl fmt::Display for Mode {
