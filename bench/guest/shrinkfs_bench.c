@@ -516,6 +516,24 @@ static void profile_stop(const char *metric, const struct shape *s, unsigned lon
 	}
 }
 
+/*
+ * Runs @call in a window as the timed figures have it, between two
+ * snapshots of every counter. Returns how many counters there are.
+ */
+static int profile_window(__u64 (*call)(void), struct counter *before, struct counter *after)
+{
+	int count;
+
+	profile_start();
+	settle();
+	count = snapshot(before);
+	call();
+	if (snapshot(after) != count)
+		die("a slab cache came or went");
+	release();
+	return count;
+}
+
 /* Explains drop_caches and umount of a cached tree instead of timing them. */
 static void shrinkfs_profile(const struct shape *s, unsigned long n)
 {
@@ -533,25 +551,13 @@ static void shrinkfs_profile(const struct shape *s, unsigned long n)
 
 	timed_walk(s, &unused);
 	st = stats();
-	profile_start();
-	settle();
-	count = snapshot(before);
-	timed_drop_caches();
-	if (snapshot(after) != count)
-		die("a slab cache came or went");
-	release();
+	count = profile_window(timed_drop_caches, before, after);
 	profile_stop("shrinker", s, n, st.dentries_alive - stats().dentries_alive, before, after,
 		     count);
 
 	timed_walk(s, &unused);
 	st = stats();
-	profile_start();
-	settle();
-	count = snapshot(before);
-	timed_umount();
-	if (snapshot(after) != count)
-		die("a slab cache came or went");
-	release();
+	count = profile_window(timed_umount, before, after);
 	profile_stop("umount", s, n, st.dentries_alive, before, after, count);
 	free(before);
 	free(after);
