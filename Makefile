@@ -17,6 +17,7 @@
 #
 # Knobs: KERNEL=patched|stock  MUTANT=file.patch  KSRC=6.12.y git tree
 #        KDIR=kernel build dir  ACCEL=tcg|kvm|auto  TIMEOUT=seconds  VERBOSE=1
+#        CPUS=vCPUs of the guest (default: the host's cores; icount: one)
 #        APPEND="kernel params" (e.g. kmemleak=on)
 #        GUEST=host|busybox (the host's root shared read-only, or the
 #        self-contained initramfs; `vm` defaults to host, the rest to busybox)
@@ -26,6 +27,8 @@ export PATH := $(CARGO_HOME)/bin:$(PATH)
 
 KERNEL ?= patched
 ACCEL ?= tcg
+# At most the debug kernel's NR_CPUS.
+CPUS ?= $(shell n=$$(nproc); echo $$(( n > 8 ? 8 : n )))
 TIMEOUT ?= 900
 JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/shrinkfs
@@ -48,8 +51,8 @@ ksrc_tree = $(if $(wildcard $(kdir)/source),$(kdir)/source,$(kdir))
 kernel_args := --variant $(KERNEL) --cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
 	$(if $(MUTANT),--patch $(abspath $(MUTANT))) $(if $(KSRC),--ksrc $(abspath $(KSRC)))
 guest_args = --kdir $(kdir) --module $(CURDIR)/shrinkfs.ko --selftests $(OUT)/selftests \
-	--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --timeout $(TIMEOUT) \
-	$(if $(VERBOSE),--verbose) --host-cwd $(CURDIR)
+	--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --cpus $(CPUS) \
+	--timeout $(TIMEOUT) $(if $(VERBOSE),--verbose) --host-cwd $(CURDIR)
 host_root = $(if $(filter host,$(1)),--host-root /,$(if $(filter busybox,$(1)),,\
 	$(error GUEST must be host or busybox, not '$(1)')))
 
@@ -88,24 +91,30 @@ check: host-tests module selftests
 		--host-root-check $(CURDIR)/qemu/guest/host-root-check
 
 # The torture alone, any length, any kernel: make torture DURATION=120 SEED=7
+# (RACE_DELAYS=0: the module's race windows not widened)
 DURATION ?= 60
 torture: module selftests
 	@$(RIG) torture $(guest_args) $(call host_root,$(or $(GUEST),busybox)) \
 		--append "kmemleak=on $(APPEND)" --duration $(DURATION) \
 		$(if $(SEED),--seed $(SEED)) $(if $(LOAD),--load '$(subst ','\'',$(LOAD))') \
+		$(if $(RACE_DELAYS),--race-delays $(RACE_DELAYS)) \
 		--repeat-knobs "KERNEL=$(KERNEL)$(if $(MUTANT), MUTANT=$(MUTANT))"
 
 # Every mutant kernel (and the unmutated one) under the torture, SEEDS seeds
-# of DURATION seconds each: make mutant-check [MUTANTS="a.patch b.patch"]
+# of DURATION seconds each, once per set of race delays in RACE_DELAY_SETS
+# (the first set gates the mutants): make mutant-check [MUTANTS="a.patch b.patch"]
 MUTANTS ?= $(wildcard qemu/mutants/*.patch)
 SEEDS ?= 10
 MUTANT_DURATION ?= 120
+RACE_DELAY_SETS ?= 0,10,50,200 0
 mutant-check: rig selftests
 	@$(RIG) mutant-check $(foreach m,$(MUTANTS),--mutant $(abspath $(m))) --seeds $(SEEDS) \
-		--duration $(MUTANT_DURATION) --cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
+		--duration $(MUTANT_DURATION) $(foreach d,$(RACE_DELAY_SETS),--race-delays $(d)) \
+		--append "$(APPEND)" \
+		--cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
 		$(if $(KSRC),--ksrc $(abspath $(KSRC))) --selftests $(OUT)/selftests \
-		--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --timeout $(TIMEOUT) \
-		$(if $(VERBOSE),--verbose)
+		--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --cpus $(CPUS) \
+		--timeout $(TIMEOUT) $(if $(VERBOSE),--verbose)
 
 vm: module selftests
 	@$(RIG) vm $(guest_args) $(call host_root,$(or $(GUEST),host)) --append "$(APPEND)" \
@@ -124,7 +133,7 @@ bench: rig selftests
 		$(if $(KSRC),--ksrc $(abspath $(KSRC))) $(if $(MUTANT),--patch $(abspath $(MUTANT))) \
 		--program $(OUT)/bench/shrinkfs_bench \
 		--selftests $(OUT)/selftests --init $(CURDIR)/qemu/guest/init --out $(OUT) \
-		--accel $(ACCEL) --timeout $(TIMEOUT) $(if $(VERBOSE),--verbose)
+		--accel $(ACCEL) --cpus $(CPUS) --timeout $(TIMEOUT) $(if $(VERBOSE),--verbose)
 
 bench-check:
 	@cargo run --release --quiet -p shrinkfs-bench -- check $(OUT)/bench/results.json

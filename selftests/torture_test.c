@@ -18,6 +18,11 @@
  *   umounter  umount (EBUSY counted), lazy umount and mount again.
  * The run is cut into rounds; between rounds everything is unmounted and
  * the module reloaded. The module's race_delay_us widens its race windows.
+ * Each round also places the threads on the CPUs its own way: where the
+ * scheduler likes, pinned to CPUs drawn at random, or all on one CPU; and
+ * counts how often two of the forces that reclaim (drop_caches/memcg,
+ * shrink_dcache_parent(), the reaper, umount) were inside the kernel at the
+ * same moment, and how often on two different CPUs.
  *
  * The kernel's own checks (KASAN, lockdep, shrinkfs's WARN when kill_sb
  * finds objects alive) are judged by the rig from the console; this program
@@ -27,7 +32,9 @@
  *
  * Environment: TORTURE_DURATION (seconds, default 60), TORTURE_SEED
  * (default: from the clock; printed), TORTURE_ROUND (seconds per round,
- * default 15), TORTURE_PROGRESS (seconds between progress lines, default 10).
+ * default 15), TORTURE_PROGRESS (seconds between progress lines, default 10),
+ * TORTURE_RACE_DELAYS (the race_delay_us values a round draws from,
+ * comma-separated, default 0,10,50,200; "0" runs without widened windows).
  * The same seed gives every thread the same sequence of operations; how the
  * threads interleave is the scheduler's.
  */
@@ -54,6 +61,8 @@
 
 #define MOUNTS		3
 #define WALKERS		4
+/* Walkers, shrinker, subtree shrinker, umounter, reaper. */
+#define THREADS		(WALKERS + 4)
 #define MAX_DURATION	(4 * 3600)
 #define CGROUP_ROOT	"/sys/fs/cgroup"
 #define PARAMS		"/sys/module/shrinkfs/parameters/"
@@ -68,8 +77,33 @@
 	"torture [%4.0f/%u s] round %u: %.0f lookups/s, drop_caches %llu, memory.reclaim %llu, shrink %llu, bumps %llu, reaps %llu (%llu dentries), umounts %llu (%llu busy, %llu lazy)\n"
 
 /* race_delay_us and reap_interval_ms of a round: one of these each. */
-static const unsigned int race_delays_us[] = { 0, 10, 50, 200 };
+#define RACE_DELAYS_DEFAULT	"0,10,50,200"
+#define MAX_RACE_DELAYS		16
 static const unsigned int reap_intervals_ms[] = { 0, 5, 50 };
+
+/*
+ * Where a round's threads run: wherever the scheduler puts them (and
+ * migrates them), each pinned to a CPU drawn for it, or all on one CPU.
+ */
+enum placement { PLACE_FREE, PLACE_SCATTERED, PLACE_ONE_CPU };
+
+/* Half the rounds scattered over the CPUs, a quarter each the others. */
+static const enum placement round_placements[] = {
+	PLACE_FREE, PLACE_SCATTERED, PLACE_SCATTERED, PLACE_ONE_CPU,
+};
+
+static const char * const placement_names[] = {
+	[PLACE_FREE] = "free", [PLACE_SCATTERED] = "scattered",
+	[PLACE_ONE_CPU] = "one CPU",
+};
+
+/* The forces that reclaim dentries; their overlaps are counted. */
+enum force { F_RECLAIM, F_SHRINK, F_REAP, F_UMOUNT, NR_FORCES };
+
+static const char * const force_names[NR_FORCES] = {
+	[F_RECLAIM] = "reclaim", [F_SHRINK] = "shrink_dcache_parent",
+	[F_REAP] = "reaper", [F_UMOUNT] = "umount",
+};
 
 struct geometry {
 	unsigned int depth, fanout, files;
@@ -123,13 +157,29 @@ struct worker {
 	struct torture *t;
 	pthread_t thread;
 	unsigned int index;
+	/* The CPU this round pins it to, or -1. */
+	int cpu;
 	__u64 rng;
 	/* Written by the worker, read by the progress lines: __atomic_*(). */
 	unsigned long long ops[NR_OPS];
 };
 
+/* Two forces inside the kernel at once: how often, and on two CPUs. */
+struct overlap {
+	unsigned long long together, apart;
+};
+
 struct torture {
 	unsigned int seed, duration, round_seconds, progress_seconds;
+	unsigned int race_delays_us[MAX_RACE_DELAYS], nr_race_delays;
+	/* The CPUs the test may run on. */
+	cpu_set_t cpus;
+	unsigned int nr_cpus;
+	/* Bit f: force f is inside its system call; its CPU as it entered. */
+	unsigned int inside;
+	int inside_cpu[NR_FORCES];
+	/* [f][g], f < g, over the whole run. */
+	struct overlap overlaps[NR_FORCES][NR_FORCES];
 	char dir[64];
 	char mnt[MOUNTS][96];
 	bool reaper;
@@ -145,7 +195,7 @@ struct torture {
 	/* Module counters of superblocks already unmounted. */
 	pthread_mutex_t module_lock;
 	unsigned long long module[NR_MODULE_COUNTERS];
-	struct worker workers[WALKERS + 4];
+	struct worker workers[THREADS];
 	unsigned int nr_workers;
 };
 
@@ -208,6 +258,45 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The @n-th CPU of @t's set. */
+static int nth_cpu(struct torture *t, unsigned int n)
+{
+	int cpu;
+
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &t->cpus) && !n--)
+			return cpu;
+	return -1;
+}
+
+/*
+ * Force @f enters the kernel: counts an overlap with every other force
+ * inside it now (each overlap once, by the one that came second).
+ */
+static void force_enter(struct torture *t, enum force f)
+{
+	int cpu = sched_getcpu();
+	unsigned int others, g;
+
+	__atomic_store_n(&t->inside_cpu[f], cpu, __ATOMIC_RELAXED);
+	others = __atomic_fetch_or(&t->inside, 1U << f, __ATOMIC_SEQ_CST);
+	for (g = 0; g < NR_FORCES; g++) {
+		struct overlap *o;
+
+		if (!(others & (1U << g)))
+			continue;
+		o = f < g ? &t->overlaps[f][g] : &t->overlaps[g][f];
+		__atomic_fetch_add(&o->together, 1, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&t->inside_cpu[g], __ATOMIC_RELAXED) != cpu)
+			__atomic_fetch_add(&o->apart, 1, __ATOMIC_RELAXED);
+	}
+}
+
+static void force_leave(struct torture *t, enum force f)
+{
+	__atomic_fetch_and(&t->inside, ~(1U << f), __ATOMIC_SEQ_CST);
 }
 
 /* Paces a thread for up to @max_us; keeps the guest responsive. */
@@ -450,13 +539,17 @@ static void *shrinker(void *arg)
 		unsigned int choice = t->memcg ? below(w, 10) : 0;
 
 		if (choice < 4) {
+			force_enter(t, F_RECLAIM);
 			if (shrinkfs_reclaim_dentries())
 				fail(t, "drop_caches: %s", strerror(errno));
+			force_leave(t, F_RECLAIM);
 			count(w, OP_DROP_CACHES, 1);
 		} else if (choice < 8) {
 			/* EAGAIN when less than asked could be reclaimed. */
 			snprintf(path, sizeof(path), "%s/memory.reclaim", t->cgroup);
+			force_enter(t, F_RECLAIM);
 			write_file(path, "4M");
+			force_leave(t, F_RECLAIM);
 			count(w, OP_MEMCG_RECLAIM, 1);
 		} else {
 			/* Reclaim in the walkers' own allocations for a moment. */
@@ -489,7 +582,7 @@ static void *subtree_shrinker(void *arg)
 		unsigned int m = below(w, MOUNTS);
 		int root = open_root(t, m);
 		bool shrink = below(w, 5) < 3;
-		int fd;
+		int fd, ret;
 
 		if (root < 0) {
 			count(w, OP_GONE, 1);
@@ -505,8 +598,13 @@ static void *subtree_shrinker(void *arg)
 			count(w, OP_GONE, 1);
 			continue;
 		}
-		if (ioctl(fd, shrink ? SHRINKFS_IOC_SHRINK :
-			  SHRINKFS_IOC_BUMP_GENERATION, 0))
+		if (shrink)
+			force_enter(t, F_SHRINK);
+		ret = ioctl(fd, shrink ? SHRINKFS_IOC_SHRINK :
+			    SHRINKFS_IOC_BUMP_GENERATION, 0);
+		if (shrink)
+			force_leave(t, F_SHRINK);
+		if (ret)
 			fail(t, "%s on %s: %s", shrink ? "shrink" : "bump", rel,
 			     strerror(errno));
 		else
@@ -531,7 +629,9 @@ static void *reaper(void *arg)
 			count(w, OP_GONE, 1);
 			continue;
 		}
+		force_enter(t, F_REAP);
 		taken = ioctl(root, SHRINKFS_IOC_REAP, below(w, 4) ? 0 : below(w, 30));
+		force_leave(t, F_REAP);
 		close(root);
 		if (taken < 0) {
 			fail(t, "reap: %s", strerror(errno));
@@ -590,6 +690,7 @@ static void cycle_mount(struct worker *w, unsigned int m, bool lazy)
 	struct torture *t = w->t;
 	struct stat st, parent;
 	char sysfs[96];
+	int ret;
 
 	/* Only one thread mounts: what is not mounted now stays so. */
 	if (stat(t->dir, &parent) || stat(t->mnt[m], &st) ||
@@ -598,7 +699,10 @@ static void cycle_mount(struct worker *w, unsigned int m, bool lazy)
 	collect_module_counters(t, t->mnt[m]);
 	snprintf(sysfs, sizeof(sysfs), "/sys/fs/shrinkfs/%u:%u",
 		 major(st.st_dev), minor(st.st_dev));
-	if (umount2(t->mnt[m], lazy ? MNT_DETACH : 0)) {
+	force_enter(t, F_UMOUNT);
+	ret = umount2(t->mnt[m], lazy ? MNT_DETACH : 0);
+	force_leave(t, F_UMOUNT);
+	if (ret) {
 		if (errno != EBUSY)
 			fail(t, "umount %s: %s", t->mnt[m], strerror(errno));
 		count(w, OP_UMOUNT_BUSY, 1);
@@ -632,6 +736,43 @@ static unsigned int env_uint(const char *name, unsigned int fallback)
 	const char *value = getenv(name);
 
 	return value && *value ? strtoul(value, NULL, 10) : fallback;
+}
+
+/* TORTURE_RACE_DELAYS into @t; false if it is no list of 0..1000. */
+static bool parse_race_delays(struct torture *t)
+{
+	const char *list = getenv("TORTURE_RACE_DELAYS");
+	char *end;
+
+	if (!list || !*list)
+		list = RACE_DELAYS_DEFAULT;
+	for (t->nr_race_delays = 0; *list; list = end + (*end == ',')) {
+		unsigned long us = strtoul(list, &end, 10);
+
+		if (end == list || (*end && *end != ',') || us > 1000 ||
+		    t->nr_race_delays == MAX_RACE_DELAYS)
+			return false;
+		t->race_delays_us[t->nr_race_delays++] = us;
+	}
+	return t->nr_race_delays > 0;
+}
+
+/* A line in the kernel log too, so the console shows each round's knobs. */
+static void announce(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ksft_print_msg("torture: %s\n", line);
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		dprintf(fd, "shrinkfs-torture: %s\n", line);
+		close(fd);
+	}
 }
 
 /* This round's count of @op, plus @before from the rounds before it. */
@@ -705,12 +846,19 @@ FIXTURE_SETUP(torture)
 	t->seed = env_uint("TORTURE_SEED", (unsigned int)(time(NULL) ^ getpid()));
 	t->round_seconds = env_uint("TORTURE_ROUND", 15);
 	t->progress_seconds = env_uint("TORTURE_PROGRESS", 10);
+	ASSERT_TRUE(parse_race_delays(t)) {
+		TH_LOG("TORTURE_RACE_DELAYS=%s: want up to %d values 0..1000, comma-separated",
+		       getenv("TORTURE_RACE_DELAYS"), MAX_RACE_DELAYS);
+	}
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(t->cpus), &t->cpus));
+	t->nr_cpus = CPU_COUNT(&t->cpus);
 	ASSERT_LT(0U, t->duration);
 	ASSERT_GE((unsigned int)MAX_DURATION, t->duration);
 	ASSERT_LT(0U, t->round_seconds);
 	ASSERT_LT(0U, t->progress_seconds);
 	ksft_print_msg(START_FORMAT, t->seed, t->duration, t->round_seconds, t->seed,
 		       t->duration);
+	ksft_print_msg("torture: %u CPUs\n", t->nr_cpus);
 	snprintf(t->dir, sizeof(t->dir), "/tmp/shrinkfs-torture-%d", getpid());
 	ASSERT_EQ(0, mkdir(t->dir, 0755));
 	for (m = 0; m < MOUNTS; m++) {
@@ -740,17 +888,51 @@ FIXTURE_TEARDOWN(torture)
 	shrinkfs_unload();
 }
 
-static void start(struct torture *t, void *(*fn)(void *), unsigned int round)
+/* Starts a thread, on the CPU @cpu (or anywhere, -1) from its first step. */
+static void start(struct torture *t, void *(*fn)(void *), unsigned int round,
+		  int cpu)
 {
 	struct worker *w = &t->workers[t->nr_workers];
+	pthread_attr_t attr;
+	cpu_set_t set;
+	int ret;
 
 	w->t = t;
 	w->index = t->nr_workers++;
+	w->cpu = cpu;
 	/* add_round() sums each round's counts: every round starts from zero. */
 	memset(w->ops, 0, sizeof(w->ops));
 	w->rng = mix(((__u64)t->seed << 32) ^ ((__u64)round << 8) ^ w->index);
-	if (pthread_create(&w->thread, NULL, fn, w))
-		fail(t, "pthread_create: %s", strerror(errno));
+	pthread_attr_init(&attr);
+	if (cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	}
+	ret = pthread_create(&w->thread, &attr, fn, w);
+	if (ret)
+		fail(t, "pthread_create: %s", strerror(ret));
+	pthread_attr_destroy(&attr);
+}
+
+/*
+ * The CPU of each of a round's @n threads under @how: -1 (anywhere), one
+ * drawn for each, or one for all. Also describes it into @desc.
+ */
+static void place(struct torture *t, struct worker *setup, enum placement how,
+		  int *cpus, unsigned int n, char *desc, size_t len)
+{
+	int one = nth_cpu(t, below(setup, t->nr_cpus));
+	size_t pos = snprintf(desc, len, "%s", placement_names[how]);
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		cpus[i] = how == PLACE_FREE ? -1 : how == PLACE_ONE_CPU ? one :
+			  nth_cpu(t, below(setup, t->nr_cpus));
+		if (how != PLACE_FREE && pos < len)
+			pos += snprintf(desc + pos, len - pos, "%s%d",
+					i ? "," : " ", cpus[i]);
+	}
 }
 
 /* One round: load, mount, run every thread, stop, umount, unload. */
@@ -759,15 +941,20 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 		      double started, double end)
 {
 	struct worker *setup = &t->workers[0];
-	char params[64];
+	unsigned int race_delay_us, reap_interval_ms = 0;
+	char params[64], placement[64];
+	int cpus[THREADS];
+	enum placement how;
 	unsigned int m, i;
 	double last_progress = now();
 	int ret;
 
 	/* Round-wide choices come from the first worker's schedule. */
 	setup->rng = mix(((__u64)t->seed << 32) ^ ((__u64)round << 8));
-	snprintf(params, sizeof(params), "race_delay_us=%u",
-		 race_delays_us[below(setup, ARRAY_SIZE(race_delays_us))]);
+	race_delay_us = t->race_delays_us[below(setup, t->nr_race_delays)];
+	how = round_placements[below(setup, ARRAY_SIZE(round_placements))];
+	place(t, setup, how, cpus, THREADS, placement, sizeof(placement));
+	snprintf(params, sizeof(params), "race_delay_us=%u", race_delay_us);
 	ASSERT_EQ(0, shrinkfs_load_with(params));
 	for (m = 0; m < MOUNTS; m++)
 		ASSERT_EQ(0, mount_one(t, m));
@@ -776,23 +963,27 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 	t->reaper = ioctl(ret, SHRINKFS_IOC_REAP, 0) >= 0;
 	close(ret);
 	if (t->reaper) {
-		snprintf(params, sizeof(params), "%u",
-			 reap_intervals_ms[below(setup, ARRAY_SIZE(reap_intervals_ms))]);
+		reap_interval_ms =
+			reap_intervals_ms[below(setup, ARRAY_SIZE(reap_intervals_ms))];
+		snprintf(params, sizeof(params), "%u", reap_interval_ms);
 		ASSERT_EQ(0, write_file(PARAMS "reap_interval_ms", params));
 	}
 	if (round == 1)
 		ksft_print_msg("torture: reaper %s\n", t->reaper ? "on" :
 			       "off: the kernel does not export dput_to_list()");
+	/* CPUs in thread order: walkers, shrinker, subtree shrinker, umount, reaper. */
+	announce("round %u: race_delay_us=%u reap_interval_ms=%u cpus %s",
+		 round, race_delay_us, reap_interval_ms, placement);
 
 	__atomic_store_n(&t->stop, false, __ATOMIC_RELAXED);
 	t->nr_workers = 0;
 	for (i = 0; i < WALKERS; i++)
-		start(t, walker, round);
-	start(t, shrinker, round);
-	start(t, subtree_shrinker, round);
-	start(t, umounter, round);
+		start(t, walker, round, cpus[i]);
+	start(t, shrinker, round, cpus[i++]);
+	start(t, subtree_shrinker, round, cpus[i++]);
+	start(t, umounter, round, cpus[i++]);
 	if (t->reaper)
-		start(t, reaper, round);
+		start(t, reaper, round, cpus[i]);
 	while (now() < end && !has_failed(t)) {
 		usleep(100000);
 		if (now() - last_progress >= t->progress_seconds) {
@@ -817,6 +1008,18 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 		TH_LOG("the module is still in use %u s after round %u",
 		       UNLOAD_DEADLINE_S, round);
 	}
+}
+
+/* Overlaps of two forces on two CPUs, every pair summed. */
+static unsigned long long overlaps_apart(struct torture *t)
+{
+	unsigned long long sum = 0;
+	unsigned int f, g;
+
+	for (f = 0; f < NR_FORCES; f++)
+		for (g = f + 1; g < NR_FORCES; g++)
+			sum += t->overlaps[f][g].apart;
+	return sum;
 }
 
 /* Sums of one round's counters, kept across rounds. */
@@ -857,13 +1060,21 @@ TEST_F_TIMEOUT(torture, run, MAX_DURATION + 600)
 		ksft_print_msg("torture: module %-17s %12llu\n",
 			       module_counter_names[i], t->module[i]);
 	ksft_print_msg("torture: 10 ms waits to unload  %12u\n", t->unload_waits);
+	for (op = 0; op < NR_FORCES; op++)
+		for (i = op + 1; i < NR_FORCES; i++)
+			ksft_print_msg("torture: overlaps %s+%s %llu, on two CPUs %llu\n",
+				       force_names[op], force_names[i],
+				       t->overlaps[op][i].together,
+				       t->overlaps[op][i].apart);
 
 	ASSERT_FALSE(has_failed(t)) {
 		TH_LOG("%s", t->failure);
 		TH_LOG("repeat with TORTURE_SEED=%u TORTURE_DURATION=%u", t->seed,
 		       t->duration);
 	}
-	/* Every force fired. */
+	/* Every force fired, and with several CPUs, two at once on two. */
+	if (t->nr_cpus > 1)
+		EXPECT_LT(0ULL, overlaps_apart(t));
 	EXPECT_LT(0ULL, t->module[MC_SHRINKER_CALLS]);
 	EXPECT_LT(0ULL, sums[OP_SHRINK]);
 	EXPECT_LT(0ULL, t->module[MC_STALE]);

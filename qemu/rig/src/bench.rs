@@ -72,13 +72,14 @@ pub fn order(step: usize, seed: u64) -> usize {
     ((step % 2) as u64 ^ first) as usize
 }
 
-/// The figures one guest printed, or why there are none.
+/// The figures one guest of `vcpus` vCPUs printed, or why there are none.
 pub fn samples_of(
     console: &str,
     results_log: &str,
     kernel: &str,
     mode: Mode,
     rep: u32,
+    vcpus: u32,
 ) -> Result<Vec<Sample>> {
     let splats = splat::scan(console);
     if !splats.is_empty() {
@@ -88,6 +89,10 @@ pub fn samples_of(
         );
     }
     let report = results::parse(results_log);
+    let cpus = crate::verdict::cpus_check(console, &report, vcpus);
+    if cpus.status != crate::verdict::Status::Passed {
+        bail!("the {kernel} guest: {}: {}", cpus.name, cpus.detail);
+    }
     let program = report
         .programs
         .iter()
@@ -170,13 +175,14 @@ mod tests {
     #[test]
     fn samples_come_from_the_bench_program_only() {
         let results = "\
+shrinkfs-rig: cpus online 0
 shrinkfs-rig: begin shrinkfs_bench
 # flat n=1000: depth=0 fanout=1 files=999
 bench metric=umount shape=flat n=1000 dentries=1000 value=1234567
 shrinkfs-rig: end shrinkfs_bench 0
 shrinkfs-rig: done
 ";
-        let samples = samples_of("", results, "stock", Mode::Icount, 3).unwrap();
+        let samples = samples_of("", results, "stock", Mode::Icount, 3, 1).unwrap();
         assert_eq!(1, samples.len());
         assert_eq!("umount", samples[0].metric);
         assert_eq!(3, samples[0].rep);
@@ -184,11 +190,13 @@ shrinkfs-rig: done
 
     #[test]
     fn a_failed_or_splatting_guest_gives_no_samples() {
-        let failed = "shrinkfs-rig: begin shrinkfs_bench\n# umount: EBUSY\nshrinkfs-rig: end shrinkfs_bench 1\n";
-        let err = samples_of("", failed, "stock", Mode::Wall, 1).unwrap_err();
+        let failed = "shrinkfs-rig: cpus online 0-1\nshrinkfs-rig: begin shrinkfs_bench\n# umount: EBUSY\nshrinkfs-rig: end shrinkfs_bench 1\n";
+        let err = samples_of("", failed, "stock", Mode::Wall, 1, 2).unwrap_err();
         assert!(format!("{err:#}").contains("exited with"), "{err:#}");
         let console = "[    1.000000] BUG: KASAN: use-after-free in d_walk+0x1/0x2\n";
-        let ok = "shrinkfs-rig: begin shrinkfs_bench\nbench metric=umount shape=flat n=2 dentries=2 value=9\nshrinkfs-rig: end shrinkfs_bench 0\n";
-        assert!(samples_of(console, ok, "patched", Mode::Wall, 1).is_err());
+        let ok = "shrinkfs-rig: cpus online 0-1\nshrinkfs-rig: begin shrinkfs_bench\nbench metric=umount shape=flat n=2 dentries=2 value=9\nshrinkfs-rig: end shrinkfs_bench 0\n";
+        assert!(samples_of(console, ok, "patched", Mode::Wall, 1, 2).is_err());
+        let err = samples_of("", ok, "patched", Mode::Wall, 1, 4).unwrap_err();
+        assert!(format!("{err:#}").contains("all 4 vCPUs"), "{err:#}");
     }
 }

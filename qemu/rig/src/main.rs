@@ -121,7 +121,9 @@ struct GuestArgs {
     /// `tcg`, `kvm`, or `auto`: KVM if a probe boot under it finishes.
     #[arg(long, default_value = "tcg")]
     accel: Accel,
-    #[arg(long, default_value_t = 2)]
+    /// vCPUs of the guest (one under icount); a boot that brings up fewer
+    /// fails.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
     cpus: u32,
     #[arg(long, default_value_t = 2048)]
     memory_mib: u32,
@@ -216,6 +218,10 @@ struct TortureArgs {
     /// Seconds per round (the module is reloaded between rounds).
     #[arg(long, default_value_t = 15)]
     round: u64,
+    /// The module's `race_delay_us` values a round draws from; `0` runs
+    /// without widened race windows.
+    #[arg(long, default_value = torture::RACE_DELAYS_ON, value_parser = torture::parse_race_delays)]
+    race_delays: String,
     /// What `repeat:` in the report says besides the seed and duration,
     /// e.g. `KERNEL=patched`.
     #[arg(long, default_value = "")]
@@ -242,9 +248,17 @@ struct MutantCheckArgs {
     duration: u64,
     #[arg(long, default_value_t = 15)]
     round: u64,
+    /// Sets of `race_delay_us` values, one column of the table each; the
+    /// first set is the one each mutant must be caught with.
+    #[arg(long = "race-delays", default_values_t = [torture::RACE_DELAYS_ON.to_string(), "0".to_string()],
+          value_parser = torture::parse_race_delays)]
+    race_delay_sets: Vec<String>,
     /// Skip the unmutated kernel's runs.
     #[arg(long)]
     no_baseline: bool,
+    /// Extra kernel parameters for every boot, e.g. `preempt=none`.
+    #[arg(long, default_value = "")]
+    append: String,
     #[command(flatten)]
     rig: KernelsAndGuests,
 }
@@ -268,6 +282,9 @@ struct KernelsAndGuests {
     out: PathBuf,
     #[arg(long, default_value = "tcg")]
     accel: Accel,
+    /// vCPUs of each wall-clock guest.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
+    cpus: u32,
     #[arg(long, default_value_t = 900)]
     timeout: u64,
     #[arg(long)]
@@ -298,7 +315,7 @@ impl KernelsAndGuests {
             init: self.init.clone(),
             out,
             accel: self.accel,
-            cpus: 2,
+            cpus: self.cpus,
             memory_mib: 2048,
             timeout: self.timeout,
             verbose: self.verbose,
@@ -489,6 +506,7 @@ fn boot_and_judge(boot: &Boot, label: &str, expect: &Expectations) -> Result<Vec
         &console,
         &report,
         finished.timed_out,
+        boot.vcpus(),
         expect,
     ))
 }
@@ -728,6 +746,7 @@ fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
                     subject.label,
                     mode,
                     rep,
+                    boot.vcpus(),
                 )
                 .with_context(|| format!("console: {}", finished.console_log.display()))?;
                 eprintln!(
@@ -862,6 +881,8 @@ struct TortureSpec<'a> {
     seed: u32,
     duration: u64,
     round: u64,
+    /// The `race_delay_us` values its rounds draw from.
+    race_delays: &'a str,
     /// How to repeat it, for the report.
     repeat: String,
     /// A host command run beside the torture.
@@ -870,8 +891,9 @@ struct TortureSpec<'a> {
 
 fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureOutcome> {
     let append = format!(
-        "RIG_MODE=torture TORTURE_DURATION={} TORTURE_SEED={} TORTURE_ROUND={}",
-        spec.duration, spec.seed, spec.round
+        "RIG_MODE=torture TORTURE_DURATION={} TORTURE_SEED={} TORTURE_ROUND={} \
+         TORTURE_RACE_DELAYS={}",
+        spec.duration, spec.seed, spec.round, spec.race_delays
     );
     let mut files = vec![];
     let load_script = guest.out.join(spec.name).join("load-script");
@@ -899,6 +921,8 @@ fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureOutco
         repeat: &spec.repeat,
         seed: spec.seed,
         duration: spec.duration,
+        vcpus: boot.vcpus(),
+        race_delays: spec.race_delays,
         checks: &checks,
         console: &console,
         console_path: &console_path.display().to_string(),
@@ -921,8 +945,8 @@ fn torture(args: &TortureArgs) -> Result<ExitCode> {
         None => String::new(),
     };
     let repeat = format!(
-        "make torture SEED={seed} DURATION={} {}{load_knob}",
-        args.duration, args.repeat_knobs
+        "make torture SEED={seed} DURATION={} CPUS={} RACE_DELAYS={} {}{load_knob}",
+        args.duration, args.guest.cpus, args.race_delays, args.repeat_knobs
     );
     let outcome = run_torture(
         &args.guest,
@@ -931,6 +955,7 @@ fn torture(args: &TortureArgs) -> Result<ExitCode> {
             seed,
             duration: args.duration,
             round: args.round,
+            race_delays: &args.race_delays,
             repeat: repeat.trim_end().to_string(),
             load: args.load.as_deref(),
         },
@@ -947,8 +972,9 @@ fn torture(args: &TortureArgs) -> Result<ExitCode> {
 const MUTANT_DETECTION_SHARE: f64 = 0.9;
 
 /// Builds each mutant kernel and the module against it, runs the torture
-/// with every seed on it and on the unmutated kernel; passes if every mutant
-/// is caught on at least 90% of the seeds and the unmutated kernel on none.
+/// with every seed and every set of race delays on it and on the unmutated
+/// kernel; passes if every mutant is caught on at least 90% of the seeds
+/// with the first set of delays, and the unmutated kernel on none with any.
 fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
     let seeds: Vec<u32> = (0..args.seeds).map(|i| args.first_seed + i).collect();
     let mut kernels: Vec<(String, Option<PathBuf>)> = vec![];
@@ -963,66 +989,78 @@ fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
             .to_string();
         kernels.push((name, Some(mutant.clone())));
     }
+    let cpus = args.rig.cpus;
     let mut checks = vec![];
-    let mut table = vec![];
+    let mut table = torture::DetectionTable::new(&args.race_delay_sets);
     for (name, mutant) in kernels {
         let guest = mutant_guest(&args, &name, mutant.as_deref())?;
-        let mut times = vec![];
-        let mut caught = 0;
-        for &seed in &seeds {
-            let knobs = match &mutant {
-                Some(path) => format!(" MUTANT={}", path.display()),
-                None => String::new(),
-            };
-            let outcome = run_torture(
-                &guest,
-                &TortureSpec {
-                    name: &format!("{name}/seed-{seed}"),
-                    seed,
-                    duration: args.duration,
-                    round: args.round,
-                    repeat: format!(
-                        "make torture SEED={seed} DURATION={} KERNEL=patched{knobs}",
-                        args.duration
-                    ),
-                    load: None,
-                },
-            )?;
-            let detail = match (outcome.failed(), outcome.first_splat) {
-                (false, _) => "clean".to_string(),
-                (true, Some(t)) => format!("caught: splat {t:.1} s into the torture"),
-                (true, None) => "caught: a failed check without a splat".to_string(),
-            };
-            println!(
-                "# {name} seed {seed}: {detail} ({})",
-                outcome.report_path.display()
-            );
-            if outcome.failed() {
-                caught += 1;
-                times.extend(outcome.first_splat);
+        let mut row = vec![];
+        for (set, delays) in args.race_delay_sets.iter().enumerate() {
+            let mut detection = torture::Detection::default();
+            for &seed in &seeds {
+                let mut knobs = match &mutant {
+                    Some(path) => format!(" MUTANT={}", path.display()),
+                    None => String::new(),
+                };
+                if !args.append.trim().is_empty() {
+                    knobs.push_str(&format!(" APPEND='{}'", args.append.trim()));
+                }
+                let outcome = run_torture(
+                    &guest,
+                    &TortureSpec {
+                        name: &format!("{name}/delays-{}/seed-{seed}", delays.replace(',', "-")),
+                        seed,
+                        duration: args.duration,
+                        round: args.round,
+                        race_delays: delays,
+                        repeat: format!(
+                            "make torture SEED={seed} DURATION={} CPUS={cpus} RACE_DELAYS={delays} \
+                             KERNEL=patched{knobs}",
+                            args.duration
+                        ),
+                        load: None,
+                    },
+                )?;
+                let detail = match (outcome.failed(), outcome.first_splat) {
+                    (false, _) => "clean".to_string(),
+                    (true, Some(t)) => format!("caught: splat {t:.1} s into the torture"),
+                    (true, None) => "caught: a failed check without a splat".to_string(),
+                };
+                println!(
+                    "# {name}, race_delay_us {delays}, seed {seed}: {detail} ({})",
+                    outcome.report_path.display()
+                );
+                detection.add(outcome.failed(), outcome.first_splat);
             }
+            let line = format!(
+                "{name}, race_delay_us {delays}, {cpus} vCPUs: {}",
+                detection.describe(seeds.len())
+            );
+            println!("# {line}");
+            // The unmutated kernel must be clean with every set; a mutant
+            // is held to the first one, the others are reported.
+            match (&mutant, set) {
+                (None, _) => checks.push(Check::new(
+                    format!("clean: {name}, race_delay_us {delays}"),
+                    detection.caught == 0,
+                    line,
+                )),
+                (Some(_), 0) => checks.push(Check::new(
+                    format!("mutant caught: {name}, race_delay_us {delays}"),
+                    detection.caught as f64 >= MUTANT_DETECTION_SHARE * seeds.len() as f64,
+                    line,
+                )),
+                (Some(_), _) => {}
+            }
+            row.push(detection);
         }
-        let n = seeds.len();
-        let line = format!(
-            "{name}: caught on {caught}/{n} seeds; time to first splat {}",
-            torture::distribution(&mut times)
-        );
-        println!("# {line}");
-        table.push(line.clone());
-        let passed = match mutant {
-            None => caught == 0,
-            Some(_) => caught as f64 >= MUTANT_DETECTION_SHARE * n as f64,
-        };
-        let what = if mutant.is_some() {
-            "mutant caught"
-        } else {
-            "clean"
-        };
-        checks.push(Check::new(format!("{what}: {name}"), passed, line));
+        table.push(&name, row);
     }
     let summary = args.rig.out.join("mutants/summary.txt");
     fs::create_dir_all(args.rig.out.join("mutants"))?;
-    fs::write(&summary, table.join("\n") + "\n")?;
+    let text = table.render(seeds.len(), args.duration, cpus);
+    fs::write(&summary, &text)?;
+    print!("{text}");
     verdict::print(&checks);
     eprintln!("mutant-check: summary in {}", summary.display());
     Ok(summarise(&checks))
@@ -1042,7 +1080,7 @@ fn mutant_guest(args: &MutantCheckArgs, name: &str, mutant: Option<&Path>) -> Re
         &rig.out.join("mutants").join(name),
     )?;
     Ok(GuestArgs {
-        append: "kmemleak=on".to_string(),
+        append: format!("kmemleak=on {}", args.append),
         ..rig.guest(&built, module, rig.out.join("mutants"))
     })
 }

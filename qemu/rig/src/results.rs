@@ -75,6 +75,26 @@ impl Report {
     pub fn fact(&self, key: &str) -> Option<&str> {
         self.facts.get(key).map(String::as_str)
     }
+
+    /// How many CPUs the guest had online as its init started, from
+    /// `/sys/devices/system/cpu/online`.
+    pub fn cpus_online(&self) -> Option<u32> {
+        cpulist_len(self.fact("cpus online")?)
+    }
+}
+
+/// The number of CPUs in a kernel cpulist (`0-3,5,7-8`); `None` if it is
+/// not one.
+pub fn cpulist_len(list: &str) -> Option<u32> {
+    let list = list.trim();
+    if list.is_empty() {
+        return None;
+    }
+    list.split(',').try_fold(0, |sum, range| {
+        let (first, last) = range.split_once('-').unwrap_or((range, range));
+        let (first, last): (u32, u32) = (first.parse().ok()?, last.parse().ok()?);
+        (first <= last).then(|| sum + last - first + 1)
+    })
 }
 
 /// Parses a TAP result line: `ok 3 name # SKIP why` or `not ok 4 - name`.
@@ -237,6 +257,18 @@ shrinkfs-rig: debug_locks after 0
             report.programs[1].problems(),
             vec!["u exited with status 139", "u printed no TAP plan"]
         );
+    }
+
+    #[test]
+    fn cpulists_count_their_cpus() {
+        assert_eq!(cpulist_len("0"), Some(1));
+        assert_eq!(cpulist_len("0-1\n"), Some(2));
+        assert_eq!(cpulist_len("0-3,5,7-8"), Some(7));
+        assert_eq!(cpulist_len(""), None);
+        assert_eq!(cpulist_len("3-1"), None);
+        assert_eq!(cpulist_len("0-x"), None);
+        let report = parse("shrinkfs-rig: cpus online 0-1\n");
+        assert_eq!(report.cpus_online(), Some(2));
     }
 
     #[test]

@@ -13,6 +13,26 @@ pub const START_MARKER: &str = "shrinkfs-rig: torture start";
 /// The guest program that is the torture.
 pub const PROGRAM: &str = "torture_test";
 
+/// The module's `race_delay_us` values a round draws from by default: a
+/// quarter of the rounds without widened windows.
+pub const RACE_DELAYS_ON: &str = "0,10,50,200";
+
+/// Checks a set of `race_delay_us` values (`0,10,50`) as the torture and
+/// the module take them: 1 to 16 values of 0..=1000.
+pub fn parse_race_delays(list: &str) -> Result<String, String> {
+    let values: Vec<&str> = list.split(',').collect();
+    if values.len() > 16 {
+        return Err(format!("{} values; at most 16", values.len()));
+    }
+    for value in &values {
+        match value.parse::<u32>() {
+            Ok(us) if us <= 1000 => {}
+            _ => return Err(format!("'{value}' is not a delay of 0..1000 µs")),
+        }
+    }
+    Ok(list.to_string())
+}
+
 /// What the guest init calls the extra load's output on the results channel.
 pub const HOST_LOAD: &str = "host-load";
 
@@ -50,6 +70,9 @@ pub struct Run<'a> {
     pub repeat: &'a str,
     pub seed: u32,
     pub duration: u64,
+    /// vCPUs QEMU gave the guest.
+    pub vcpus: u32,
+    pub race_delays: &'a str,
     pub checks: &'a [Check],
     pub console: &'a str,
     pub console_path: &'a str,
@@ -68,7 +91,17 @@ pub fn render(run: &Run<'_>) -> String {
         out,
         "shrinkfs torture: {verdict} ({passed} checks passed, {failed} failed)"
     );
-    let _ = writeln!(out, "seed {}, {} s", run.seed, run.duration);
+    let _ = writeln!(
+        out,
+        "seed {}, {} s, {} vCPUs ({} online), race_delay_us drawn from {}",
+        run.seed,
+        run.duration,
+        run.vcpus,
+        run.report
+            .cpus_online()
+            .map_or("none reported".to_string(), |n| n.to_string()),
+        run.race_delays
+    );
     let _ = writeln!(out, "repeat: {}", run.repeat);
     let _ = writeln!(out, "console: {}", run.console_path);
     let _ = writeln!(out, "\nchecks:");
@@ -146,9 +179,105 @@ pub fn distribution(times: &mut [f64]) -> String {
     )
 }
 
+/// How often one kernel was caught over a set of seeds, and how soon.
+#[derive(Debug, Default)]
+pub struct Detection {
+    pub caught: usize,
+    /// Seconds into the torture of each caught run's first splat.
+    pub times: Vec<f64>,
+}
+
+impl Detection {
+    pub fn add(&mut self, caught: bool, first_splat: Option<f64>) {
+        if caught {
+            self.caught += 1;
+            self.times.extend(first_splat);
+        }
+    }
+
+    /// `3/10 (min 1.0 s, median 2.0 s, max 9.0 s)`.
+    pub fn describe(&self, seeds: usize) -> String {
+        let mut times = self.times.clone();
+        format!("{}/{seeds} ({})", self.caught, distribution(&mut times))
+    }
+}
+
+/// The mutant check's summary: a row per kernel, a column per set of race
+/// delays.
+pub struct DetectionTable {
+    delay_sets: Vec<String>,
+    rows: Vec<(String, Vec<Detection>)>,
+}
+
+impl DetectionTable {
+    pub fn new(delay_sets: &[String]) -> Self {
+        DetectionTable {
+            delay_sets: delay_sets.to_vec(),
+            rows: vec![],
+        }
+    }
+
+    pub fn push(&mut self, kernel: &str, row: Vec<Detection>) {
+        self.rows.push((kernel.to_string(), row));
+    }
+
+    /// A Markdown table, caught runs over seeds with time to first splat.
+    pub fn render(&self, seeds: usize, duration: u64, cpus: u32) -> String {
+        let mut out = format!(
+            "Caught on how many of {seeds} seeds ({duration} s each, {cpus} vCPUs), \
+             with the time to the first splat:\n\n| kernel |"
+        );
+        for set in &self.delay_sets {
+            let _ = write!(out, " race_delay_us {set} |");
+        }
+        out.push_str("\n|---|");
+        out.push_str(&"---|".repeat(self.delay_sets.len()));
+        out.push('\n');
+        for (kernel, row) in &self.rows {
+            let _ = write!(out, "| {kernel} |");
+            for detection in row {
+                let _ = write!(out, " {} |", detection.describe(seeds));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn race_delays_are_checked() {
+        assert_eq!(Ok("0".to_string()), parse_race_delays("0"));
+        assert_eq!(
+            Ok(RACE_DELAYS_ON.to_string()),
+            parse_race_delays(RACE_DELAYS_ON)
+        );
+        assert!(parse_race_delays("").is_err());
+        assert!(parse_race_delays("0,,5").is_err());
+        assert!(parse_race_delays("1001").is_err());
+        assert!(parse_race_delays("-1").is_err());
+        assert!(parse_race_delays(&format!("{}1", "1,".repeat(16))).is_err());
+    }
+
+    #[test]
+    fn the_detection_table_has_a_column_per_delay_set() {
+        let mut table = DetectionTable::new(&["0,10".to_string(), "0".to_string()]);
+        let mut on = Detection::default();
+        on.add(true, Some(3.0));
+        on.add(true, None);
+        on.add(false, None);
+        table.push("m", vec![on, Detection::default()]);
+        assert_eq!(
+            "Caught on how many of 3 seeds (60 s each, 2 vCPUs), with the time to the first splat:\n\n\
+             | kernel | race_delay_us 0,10 | race_delay_us 0 |\n\
+             |---|---|---|\n\
+             | m | 2/3 (min 3.0 s, median 3.0 s, max 3.0 s) | 0/3 (-) |\n",
+            table.render(3, 60, 2)
+        );
+    }
 
     const CONSOLE: &str = "\
 [    3.000000] shrinkfs: registered filesystem type shrinkfs

@@ -43,8 +43,15 @@ pub struct Expectations {
     pub splats: Vec<&'static str>,
 }
 
-pub fn judge(console: &str, report: &Report, timed_out: bool, expect: &Expectations) -> Vec<Check> {
-    let mut checks = Vec::new();
+/// Judges one boot that was given `vcpus` CPUs.
+pub fn judge(
+    console: &str,
+    report: &Report,
+    timed_out: bool,
+    vcpus: u32,
+    expect: &Expectations,
+) -> Vec<Check> {
+    let mut checks = vec![cpus_check(console, report, vcpus)];
     // The torture's extra load is whatever the user chose; it is reported,
     // not judged.
     for program in report
@@ -120,6 +127,26 @@ pub fn judge(console: &str, report: &Report, timed_out: bool, expect: &Expectati
         }
     }
     checks
+}
+
+/// Whether the guest brought up every vCPU QEMU gave it: a kernel that
+/// finds fewer (no ACPI: the MP table lists the boot CPU alone) runs the
+/// "concurrent" forces one at a time.
+pub fn cpus_check(console: &str, report: &Report, vcpus: u32) -> Check {
+    let online = report.cpus_online();
+    let bringup = console
+        .lines()
+        .map(splat::message)
+        .find(|m| m.starts_with("smp: Brought up"))
+        .unwrap_or("no 'smp: Brought up' line on the console");
+    Check::new(
+        format!("the guest runs on all {vcpus} vCPUs it was given"),
+        online == Some(vcpus),
+        format!(
+            "QEMU gave it {vcpus}, {} online; the kernel said: {bringup}",
+            online.map_or("none reported".to_string(), |n| n.to_string()),
+        ),
+    )
 }
 
 fn debug_checks(console: &str, report: &Report) -> Vec<Check> {
@@ -199,7 +226,8 @@ mod tests {
 
     fn results(tainted: u64) -> Report {
         parse(&format!(
-            "shrinkfs-rig: debug_locks before 1\nshrinkfs-rig: begin t\n1..1\nok 1 t.a\n\
+            "shrinkfs-rig: cpus online 0-1\nshrinkfs-rig: debug_locks before 1\n\
+             shrinkfs-rig: begin t\n1..1\nok 1 t.a\n\
              shrinkfs-rig: end t 0\nshrinkfs-rig: debug_locks after 1\n\
              shrinkfs-rig: tainted after {tainted}\nshrinkfs-rig: done\n"
         ))
@@ -222,16 +250,16 @@ mod tests {
 
     #[test]
     fn a_clean_run_passes_every_check() {
-        let checks = judge(CLEAN_CONSOLE, &results(4096), false, &debug());
+        let checks = judge(CLEAN_CONSOLE, &results(4096), false, 2, &debug());
         assert!(failed(&checks).is_empty(), "{checks:?}");
-        assert_eq!(checks.len(), 6);
+        assert_eq!(checks.len(), 7);
     }
 
     #[test]
     fn a_splat_fails_the_run_and_is_named() {
         let console =
             format!("{CLEAN_CONSOLE}[ 3.0] BUG: KASAN: slab-use-after-free in d_walk+0x1/0x2\n");
-        let checks = judge(&console, &results(4096), false, &debug());
+        let checks = judge(&console, &results(4096), false, 2, &debug());
         assert_eq!(failed(&checks), vec!["no kernel splat"]);
         let detail = &checks
             .iter()
@@ -244,7 +272,7 @@ mod tests {
     #[test]
     fn silent_taint_dead_lockdep_and_timeouts_fail() {
         let console = "[ 0.0] KernelAddressSanitizer initialized (generic)\n";
-        let checks = judge(console, &results(4096 | 512), true, &debug());
+        let checks = judge(console, &results(4096 | 512), true, 2, &debug());
         assert_eq!(
             failed(&checks),
             vec![
@@ -262,7 +290,25 @@ mod tests {
             splats: vec!["WARN", "KASAN"],
         };
         let console = "[ 1.0] WARNING: CPU: 0 PID: 1 at drivers/misc/lkdtm/bugs.c:1 x+0x1/0x2\n";
-        let checks = judge(console, &results(512), false, &expect);
+        let checks = judge(console, &results(512), false, 2, &expect);
         assert_eq!(failed(&checks), vec!["rig detects a provoked KASAN splat"]);
+    }
+
+    #[test]
+    fn a_guest_with_fewer_cpus_than_given_fails() {
+        let checks = judge(CLEAN_CONSOLE, &results(4096), false, 4, &debug());
+        assert_eq!(
+            failed(&checks),
+            vec!["the guest runs on all 4 vCPUs it was given"]
+        );
+        let silent = parse("shrinkfs-rig: done\n");
+        let check = cpus_check("[ 0.3] smp: Brought up 1 node, 1 CPU\n", &silent, 2);
+        assert_eq!(check.status, Status::Failed);
+        assert!(
+            check.detail.contains("none reported")
+                && check.detail.contains("smp: Brought up 1 node, 1 CPU"),
+            "{}",
+            check.detail
+        );
     }
 }
