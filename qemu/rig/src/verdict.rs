@@ -295,6 +295,28 @@ mod tests {
     }
 
     #[test]
+    fn a_real_one_cpu_boot_fails_and_a_two_cpu_boot_passes() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cpus");
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect(name);
+        let one = cpus_check(
+            &read("acpi-off-console.log"),
+            &parse(&read("acpi-off-results.log")),
+            2,
+        );
+        assert_eq!(one.status, Status::Failed);
+        assert_eq!(
+            "QEMU gave it 2, 1 online; the kernel said: smp: Brought up 1 node, 1 CPU",
+            one.detail
+        );
+        let two = cpus_check(
+            &read("two-cpus-console.log"),
+            &parse(&read("two-cpus-results.log")),
+            2,
+        );
+        assert_eq!(two.status, Status::Passed, "{}", two.detail);
+    }
+
+    #[test]
     fn a_guest_with_fewer_cpus_than_given_fails() {
         let checks = judge(CLEAN_CONSOLE, &results(4096), false, 4, &debug());
         assert_eq!(
