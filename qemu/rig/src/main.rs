@@ -6,6 +6,7 @@ mod bench;
 mod hostroot;
 mod initramfs;
 mod kernel;
+mod monitor;
 mod progress;
 mod qemu;
 mod results;
@@ -466,7 +467,7 @@ fn probe_kvm(guest: &GuestArgs) -> Result<Accel> {
         )?;
         boot.timeout = KVM_PROBE_TIMEOUT;
         match boot.run("kvm probe") {
-            Ok(finished) if finished.timed_out => {
+            Ok(finished) if finished.timed_out() => {
                 eprintln!("accel: the KVM probe guest hung; using TCG");
                 Accel::Tcg
             }
@@ -505,7 +506,7 @@ fn boot_and_judge(boot: &Boot, label: &str, expect: &Expectations) -> Result<Vec
     Ok(verdict::judge(
         &console,
         &report,
-        finished.timed_out,
+        finished.hang_dump.as_deref(),
         boot.vcpus(),
         expect,
     ))
@@ -733,7 +734,7 @@ fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
                     mode,
                     start,
                 ))?;
-                if finished.timed_out {
+                if finished.timed_out() {
                     bail!(
                         "the {} guest timed out; console: {}",
                         subject.label,
@@ -1170,9 +1171,12 @@ fn vm(args: &VmArgs) -> Result<ExitCode> {
         }
         None => {
             eprintln!(
-                "vm: {} did not finish (timed out: {}); console: {}",
+                "vm: {} did not finish ({}); console: {}",
                 script.display(),
-                finished.timed_out,
+                finished
+                    .hang_dump
+                    .as_deref()
+                    .unwrap_or("the guest stopped before its end"),
                 finished.console_log.display()
             );
             Ok(ExitCode::FAILURE)

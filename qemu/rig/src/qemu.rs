@@ -29,6 +29,10 @@ const BASE_APPEND: &str = "console=ttyS0 panic=-1 oops=panic kasan_multi_shot pr
 /// How often a running guest's results channel is read.
 const POLL: Duration = Duration::from_millis(50);
 
+/// How long a hung guest gets to print its task dump before QEMU is killed;
+/// every task's stack, under TCG with KASAN, takes seconds.
+const DUMP_WAIT: Duration = Duration::from_secs(20);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Accel {
     Tcg,
@@ -101,7 +105,9 @@ impl Share {
 pub struct Finished {
     pub console_log: PathBuf,
     pub results_log: PathBuf,
-    pub timed_out: bool,
+    /// Only on a time-out: what became of the SysRq task dump asked for
+    /// before QEMU was killed.
+    pub hang_dump: Option<String>,
     pub seconds: f64,
     /// Each results line with when the host saw it, in seconds after QEMU
     /// started (to within the poll interval).
@@ -170,8 +176,11 @@ impl Boot {
         let console_log = self.out_dir.join("console.log");
         let results_log = self.out_dir.join("results.log");
         File::create(&results_log)?;
+        let qmp = crate::monitor::socket_path();
+        let _ = fs::remove_file(&qmp);
         let mut child = self
             .command("stdio", &results_log)
+            .args(["-qmp", &crate::monitor::qmp_arg(&qmp)])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -203,7 +212,7 @@ impl Boot {
         let mut status_line = StatusLine::new();
         let mut results = ResultsTail::new(&results_log);
         let mut phase = "booting".to_string();
-        let mut timed_out = false;
+        let mut hang_dump = None;
         let mut arrivals = Vec::new();
         let status = loop {
             for line in results.new_lines() {
@@ -218,7 +227,23 @@ impl Boot {
                 break status;
             }
             if start.elapsed() > self.timeout {
-                timed_out = true;
+                status_line.finish();
+                eprintln!(
+                    "{label}: no end after {} s; dumping tasks (SysRq w, t, l)",
+                    self.timeout.as_secs()
+                );
+                hang_dump = Some(match dump_tasks(&qmp) {
+                    Ok(()) => {
+                        thread::sleep(DUMP_WAIT);
+                        format!(
+                            "SysRq {} pressed {} s before QEMU was killed: blocked tasks, \
+                             every task, every CPU's backtrace are on the console",
+                            crate::monitor::HANG_SYSRQ.map(String::from).join(", "),
+                            DUMP_WAIT.as_secs()
+                        )
+                    }
+                    Err(e) => format!("no task dump: {e:#}"),
+                });
                 let _ = child.kill();
                 break child.wait()?;
             }
@@ -241,19 +266,37 @@ impl Boot {
             }
         }
         status_line.finish();
+        let _ = fs::remove_file(&qmp);
         let mut qemu_errors = String::new();
         let _ = stderr.read_to_string(&mut qemu_errors);
-        if !timed_out && !status.success() {
+        if hang_dump.is_none() && !status.success() {
             bail!("qemu exited with {status}: {}", qemu_errors.trim());
         }
         Ok(Finished {
             console_log,
             results_log,
-            timed_out,
+            hang_dump,
             seconds: start.elapsed().as_secs_f64(),
             arrivals,
         })
     }
+}
+
+impl Finished {
+    pub fn timed_out(&self) -> bool {
+        self.hang_dump.is_some()
+    }
+}
+
+/// Asks a guest that stopped making progress for its tasks' state.
+fn dump_tasks(qmp: &Path) -> Result<()> {
+    let mut monitor = crate::monitor::Monitor::connect(qmp)?;
+    for key in crate::monitor::HANG_SYSRQ {
+        monitor.sysrq(key)?;
+        // One dump at a time on the console.
+        thread::sleep(Duration::from_secs(2));
+    }
+    Ok(())
 }
 
 /// Follows a file that QEMU appends to, yielding whole lines.

@@ -43,11 +43,12 @@ pub struct Expectations {
     pub splats: Vec<&'static str>,
 }
 
-/// Judges one boot that was given `vcpus` CPUs.
+/// Judges one boot that was given `vcpus` CPUs; `hang` says, for a boot
+/// that reached its time limit, what became of its task dump.
 pub fn judge(
     console: &str,
     report: &Report,
-    timed_out: bool,
+    hang: Option<&str>,
     vcpus: u32,
     expect: &Expectations,
 ) -> Vec<Check> {
@@ -88,11 +89,10 @@ pub fn judge(
     }
     checks.push(Check::new(
         "guest ran to its end",
-        report.done && !timed_out,
-        if timed_out {
-            "the time limit was reached"
-        } else {
-            "the guest stopped before its init finished (crash or panic?)"
+        report.done && hang.is_none(),
+        match hang {
+            Some(dump) => hang_detail(console, dump),
+            None => "the guest stopped before its init finished (crash or panic?)".to_string(),
         },
     ));
     if expect.debug_kernel {
@@ -147,6 +147,18 @@ pub fn cpus_check(console: &str, report: &Report, vcpus: u32) -> Check {
             online.map_or("none reported".to_string(), |n| n.to_string()),
         ),
     )
+}
+
+/// Why a guest that reached its time limit did, as far as its console tells.
+fn hang_detail(console: &str, dump: &str) -> String {
+    let mut detail = format!("the time limit was reached; {dump}");
+    for (number, line) in console.lines().enumerate() {
+        let message = splat::message(line);
+        if message.starts_with("sysrq: ") {
+            detail.push_str(&format!("\n{message} at console line {}", number + 1));
+        }
+    }
+    detail
 }
 
 fn debug_checks(console: &str, report: &Report) -> Vec<Check> {
@@ -250,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_clean_run_passes_every_check() {
-        let checks = judge(CLEAN_CONSOLE, &results(4096), false, 2, &debug());
+        let checks = judge(CLEAN_CONSOLE, &results(4096), None, 2, &debug());
         assert!(failed(&checks).is_empty(), "{checks:?}");
         assert_eq!(checks.len(), 7);
     }
@@ -259,7 +271,7 @@ mod tests {
     fn a_splat_fails_the_run_and_is_named() {
         let console =
             format!("{CLEAN_CONSOLE}[ 3.0] BUG: KASAN: slab-use-after-free in d_walk+0x1/0x2\n");
-        let checks = judge(&console, &results(4096), false, 2, &debug());
+        let checks = judge(&console, &results(4096), None, 2, &debug());
         assert_eq!(failed(&checks), vec!["no kernel splat"]);
         let detail = &checks
             .iter()
@@ -272,7 +284,13 @@ mod tests {
     #[test]
     fn silent_taint_dead_lockdep_and_timeouts_fail() {
         let console = "[ 0.0] KernelAddressSanitizer initialized (generic)\n";
-        let checks = judge(console, &results(4096 | 512), true, 2, &debug());
+        let checks = judge(
+            console,
+            &results(4096 | 512),
+            Some("no task dump: x"),
+            2,
+            &debug(),
+        );
         assert_eq!(
             failed(&checks),
             vec![
@@ -290,7 +308,7 @@ mod tests {
             splats: vec!["WARN", "KASAN"],
         };
         let console = "[ 1.0] WARNING: CPU: 0 PID: 1 at drivers/misc/lkdtm/bugs.c:1 x+0x1/0x2\n";
-        let checks = judge(console, &results(512), false, 2, &expect);
+        let checks = judge(console, &results(512), None, 2, &expect);
         assert_eq!(failed(&checks), vec!["rig detects a provoked KASAN splat"]);
     }
 
@@ -317,8 +335,28 @@ mod tests {
     }
 
     #[test]
+    fn a_hang_names_where_its_task_dump_is() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/hang/lkdtm-hung-task-sysrq.log");
+        let console = std::fs::read_to_string(path).unwrap();
+        let checks = judge(&console, &results(4096), Some("dumped"), 2, &debug());
+        let ran = checks
+            .iter()
+            .find(|c| c.name == "guest ran to its end")
+            .unwrap();
+        assert_eq!(ran.status, Status::Failed);
+        assert_eq!(
+            "the time limit was reached; dumped\n\
+             sysrq: Show Blocked State at console line 249\n\
+             sysrq: Show State at console line 273\n\
+             sysrq: Show backtrace of all active CPUs at console line 1093",
+            ran.detail
+        );
+    }
+
+    #[test]
     fn a_guest_with_fewer_cpus_than_given_fails() {
-        let checks = judge(CLEAN_CONSOLE, &results(4096), false, 4, &debug());
+        let checks = judge(CLEAN_CONSOLE, &results(4096), None, 4, &debug());
         assert_eq!(
             failed(&checks),
             vec!["the guest runs on all 4 vCPUs it was given"]
