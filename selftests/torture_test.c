@@ -762,17 +762,20 @@ static bool parse_race_delays(struct torture *t)
 /* A line in the kernel log too, so the console shows each round's knobs. */
 static void announce(const char *fmt, ...)
 {
-	char line[256];
+	char line[256], record[280];
 	va_list ap;
-	int fd;
+	int fd, len;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	ksft_print_msg("torture: %s\n", line);
+	/* One write() is one record; stdio's dprintf() fails on /dev/kmsg. */
+	len = snprintf(record, sizeof(record), "shrinkfs-torture: %s\n", line);
 	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		dprintf(fd, "shrinkfs-torture: %s\n", line);
+		if (write(fd, record, len) != len)
+			ksft_print_msg("torture: /dev/kmsg: %s\n", strerror(errno));
 		close(fd);
 	}
 }

@@ -52,6 +52,23 @@ pub fn time_to_first_splat(console: &str, splats: &[Splat]) -> Option<f64> {
     Some((at - start).max(0.0))
 }
 
+/// What the torture writes to the kernel log as a round starts, its knobs
+/// after it.
+const ROUND_MARKER: &str = "shrinkfs-torture: round ";
+
+/// The knobs of the round the first splat came in: the last round line on
+/// the console before it.
+pub fn round_of_first_splat<'a>(console: &'a str, splats: &[Splat]) -> Option<&'a str> {
+    let first = splats.first()?;
+    console
+        .lines()
+        .take(first.line)
+        .map(splat::message)
+        .filter(|m| m.starts_with(ROUND_MARKER))
+        .filter_map(|m| m.strip_prefix("shrinkfs-torture: "))
+        .last()
+}
+
 /// The torture's own summary lines ("# torture: ..."), without the prefix.
 pub fn summary(report: &Report) -> Vec<String> {
     report
@@ -127,6 +144,9 @@ pub fn render(run: &Run<'_>) -> String {
                 "\nfirst splat, {seconds:.1} s into the torture ({} in all):",
                 splats.len()
             );
+            if let Some(round) = round_of_first_splat(run.console, &splats) {
+                let _ = writeln!(out, "  (in {round})");
+            }
             for line in &first.excerpt {
                 let _ = writeln!(out, "  {line}");
             }
@@ -282,6 +302,8 @@ mod tests {
     const CONSOLE: &str = "\
 [    3.000000] shrinkfs: registered filesystem type shrinkfs
 [    4.250000] shrinkfs-rig: torture start
+[    4.300000] shrinkfs-torture: round 1: race_delay_us=0 reap_interval_ms=5 cpus free
+[    9.300000] shrinkfs-torture: round 2: race_delay_us=10 reap_interval_ms=0 cpus one CPU 1,1
 [   10.000000] ------------[ cut here ]------------
 [   10.500000] WARNING: CPU: 1 PID: 77 at fs/dcache.c:1611 umount_check+0x1/0x2
 [   10.500001] ---[ end trace 0000000000000000 ]---
@@ -293,6 +315,16 @@ mod tests {
         assert_eq!(1, splats.len());
         let seconds = time_to_first_splat(CONSOLE, &splats).expect("a splat");
         assert!((seconds - 6.25).abs() < 1e-9, "{seconds}");
+    }
+
+    #[test]
+    fn the_first_splat_is_placed_in_its_round() {
+        let splats = splat::scan(CONSOLE);
+        assert_eq!(
+            Some("round 2: race_delay_us=10 reap_interval_ms=0 cpus one CPU 1,1"),
+            round_of_first_splat(CONSOLE, &splats)
+        );
+        assert_eq!(None, round_of_first_splat(CONSOLE, &[]));
     }
 
     #[test]
