@@ -103,6 +103,7 @@ torture: module selftests
 # Every mutant kernel (and the unmutated one) under the torture, SEEDS seeds
 # of DURATION seconds each, once per set of race delays in RACE_DELAY_SETS
 # (the first set gates the mutants): make mutant-check [MUTANTS="a.patch b.patch"]
+# (BASELINE=0: without the unmutated kernel's runs)
 MUTANTS ?= $(wildcard qemu/mutants/*.patch)
 SEEDS ?= 10
 MUTANT_DURATION ?= 120
@@ -110,7 +111,7 @@ RACE_DELAY_SETS ?= 0,10,50,200 0
 mutant-check: rig selftests
 	@$(RIG) mutant-check $(foreach m,$(MUTANTS),--mutant $(abspath $(m))) --seeds $(SEEDS) \
 		--duration $(MUTANT_DURATION) $(foreach d,$(RACE_DELAY_SETS),--race-delays $(d)) \
-		--append "$(APPEND)" \
+		--append "$(APPEND)" $(if $(filter 0,$(BASELINE)),--no-baseline) \
 		--cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
 		$(if $(KSRC),--ksrc $(abspath $(KSRC))) --selftests $(OUT)/selftests \
 		--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --cpus $(CPUS) \
