@@ -995,17 +995,17 @@ fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
     let mut table = torture::DetectionTable::new(&args.race_delay_sets);
     for (name, mutant) in kernels {
         let guest = mutant_guest(&args, &name, mutant.as_deref())?;
+        let mut knobs = match &mutant {
+            Some(path) => format!(" MUTANT={}", path.display()),
+            None => String::new(),
+        };
+        if !args.append.trim().is_empty() {
+            knobs.push_str(&format!(" APPEND='{}'", args.append.trim()));
+        }
         let mut row = vec![];
         for (set, delays) in args.race_delay_sets.iter().enumerate() {
             let mut detection = torture::Detection::default();
             for &seed in &seeds {
-                let mut knobs = match &mutant {
-                    Some(path) => format!(" MUTANT={}", path.display()),
-                    None => String::new(),
-                };
-                if !args.append.trim().is_empty() {
-                    knobs.push_str(&format!(" APPEND='{}'", args.append.trim()));
-                }
                 let outcome = run_torture(
                     &guest,
                     &TortureSpec {
