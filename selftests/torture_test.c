@@ -22,7 +22,11 @@
  * scheduler likes, pinned to CPUs drawn at random, or all on one CPU; and
  * counts how often two of the forces that reclaim (drop_caches/memcg,
  * shrink_dcache_parent(), the reaper, umount) were inside the kernel at the
- * same moment, and how often on two different CPUs.
+ * same moment, and how often on two different CPUs. Each of their calls is
+ * timed, wall clock and the thread's CPU time: a drop_caches, shrink, reap
+ * or umount call of 100 ms or more that spent half of it on the CPU was
+ * busy-waiting, not sleeping, and fails the run (the trees are small: their
+ * own work takes milliseconds).
  *
  * The kernel's own checks (KASAN, lockdep, shrinkfs's WARN when kill_sb
  * finds objects alive) are judged by the rig from the console; this program
@@ -73,6 +77,8 @@
 
 #define START_FORMAT \
 	"torture: seed %u, %u s in rounds of %u s; repeat with TORTURE_SEED=%u TORTURE_DURATION=%u\n"
+#define CALLS_FORMAT \
+	"torture: calls %s %llu: wall p50 <= %.2f ms, p99 <= %.2f ms, max %.2f ms; of those >= %.0f ms, most on the CPU: %.0f%% (%.1f of %.1f ms)\n"
 #define PROGRESS_FORMAT \
 	"torture [%4.0f/%u s] round %u: %.0f lookups/s, drop_caches %llu, memory.reclaim %llu, shrink %llu, bumps %llu, reaps %llu (%llu dentries), umounts %llu (%llu busy, %llu lazy)\n"
 
@@ -97,12 +103,27 @@ static const char * const placement_names[] = {
 	[PLACE_ONE_CPU] = "one CPU",
 };
 
-/* The forces that reclaim dentries; their overlaps are counted. */
-enum force { F_RECLAIM, F_SHRINK, F_REAP, F_UMOUNT, NR_FORCES };
+/*
+ * The forces that reclaim dentries; their overlaps are counted. Each is
+ * one thread's (drop_caches and memory.reclaim the shrinker's).
+ */
+enum force {
+	F_DROP_CACHES, F_MEMCG_RECLAIM, F_SHRINK, F_REAP, F_UMOUNT, NR_FORCES
+};
 
 static const char * const force_names[NR_FORCES] = {
-	[F_RECLAIM] = "reclaim", [F_SHRINK] = "shrink_dcache_parent",
-	[F_REAP] = "reaper", [F_UMOUNT] = "umount",
+	[F_DROP_CACHES] = "drop_caches", [F_MEMCG_RECLAIM] = "memory.reclaim",
+	[F_SHRINK] = "shrink_dcache_parent", [F_REAP] = "reaper",
+	[F_UMOUNT] = "umount",
+};
+
+/*
+ * Calls that must not busy-wait. memory.reclaim retries reclaim on its own
+ * CPU until it freed what it was asked or gave up: its CPU time is work.
+ */
+static const bool waits_only[NR_FORCES] = {
+	[F_DROP_CACHES] = true, [F_SHRINK] = true, [F_REAP] = true,
+	[F_UMOUNT] = true,
 };
 
 struct geometry {
@@ -159,6 +180,8 @@ struct worker {
 	unsigned int index;
 	/* The CPU this round pins it to, or -1. */
 	int cpu;
+	/* When its current force call began: wall clock, its own CPU time. */
+	double call_wall, call_cpu;
 	__u64 rng;
 	/* Written by the worker, read by the progress lines: __atomic_*(). */
 	unsigned long long ops[NR_OPS];
@@ -167,6 +190,24 @@ struct worker {
 /* Two forces inside the kernel at once: how often, and on two CPUs. */
 struct overlap {
 	unsigned long long together, apart;
+};
+
+/* Wall-time buckets of a force's calls: ten a decade, from 1 us to 100 s. */
+#define BUCKETS_PER_DECADE	10
+#define NR_BUCKETS		(8 * BUCKETS_PER_DECADE)
+#define FIRST_BUCKET_S		0.000001
+/* 10^(1/BUCKETS_PER_DECADE): one bucket's upper bound over the last's. */
+#define BUCKET_RATIO		1.2589254117941673
+/* A call this long that spent this share of it on the CPU busy-waited. */
+#define BUSY_WAIT_MIN_S		0.1
+#define BUSY_WAIT_SHARE		0.5
+
+/* The calls of one force; only that force's thread writes them. */
+struct call_stats {
+	unsigned long long calls, buckets[NR_BUCKETS];
+	double max_wall;
+	/* Of the calls of at least BUSY_WAIT_MIN_S, the one most on the CPU. */
+	double worst_share, worst_wall, worst_cpu;
 };
 
 struct torture {
@@ -182,6 +223,7 @@ struct torture {
 	struct overlap overlaps[NR_FORCES][NR_FORCES];
 	/* Rounds whose threads were not all on one CPU. */
 	unsigned int spread_rounds;
+	struct call_stats calls[NR_FORCES];
 	char dir[64];
 	char mnt[MOUNTS][96];
 	bool reaper;
@@ -273,12 +315,22 @@ static int nth_cpu(struct torture *t, unsigned int n)
 	return -1;
 }
 
-/*
- * Force @f enters the kernel: counts an overlap with every other force
- * inside it now (each overlap once, by the one that came second).
- */
-static void force_enter(struct torture *t, enum force f)
+static double thread_cpu_time(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Worker @w's force @f enters the kernel: counts an overlap with every
+ * other force inside it now (each overlap once, by the one that came
+ * second), and starts timing the call.
+ */
+static void force_enter(struct worker *w, enum force f)
+{
+	struct torture *t = w->t;
 	int cpu = sched_getcpu();
 	unsigned int others, g;
 
@@ -294,11 +346,61 @@ static void force_enter(struct torture *t, enum force f)
 		if (__atomic_load_n(&t->inside_cpu[g], __ATOMIC_RELAXED) != cpu)
 			__atomic_fetch_add(&o->apart, 1, __ATOMIC_RELAXED);
 	}
+	w->call_cpu = thread_cpu_time();
+	w->call_wall = now();
 }
 
-static void force_leave(struct torture *t, enum force f)
+static void force_leave(struct worker *w, enum force f)
 {
+	struct torture *t = w->t;
+	double wall = now() - w->call_wall;
+	double cpu = thread_cpu_time() - w->call_cpu;
+	struct call_stats *c = &t->calls[f];
+	double bound = FIRST_BUCKET_S;
+	unsigned int b;
+
 	__atomic_fetch_and(&t->inside, ~(1U << f), __ATOMIC_SEQ_CST);
+	for (b = 0; b < NR_BUCKETS - 1 && wall > bound; b++)
+		bound *= BUCKET_RATIO;
+	c->buckets[b]++;
+	c->calls++;
+	if (wall > c->max_wall)
+		c->max_wall = wall;
+	if (wall >= BUSY_WAIT_MIN_S && cpu / wall > c->worst_share) {
+		c->worst_share = cpu / wall;
+		c->worst_wall = wall;
+		c->worst_cpu = cpu;
+	}
+}
+
+/* The upper bound of the bucket that holds quantile @q of @c's calls. */
+static double call_quantile(const struct call_stats *c, double q)
+{
+	unsigned long long seen = 0;
+	double bound = FIRST_BUCKET_S;
+	unsigned int b;
+
+	for (b = 0; b < NR_BUCKETS - 1; b++, bound *= BUCKET_RATIO) {
+		seen += c->buckets[b];
+		if (seen >= q * c->calls)
+			break;
+	}
+	return bound;
+}
+
+static void print_calls(struct torture *t)
+{
+	unsigned int f;
+
+	for (f = 0; f < NR_FORCES; f++) {
+		const struct call_stats *c = &t->calls[f];
+
+		ksft_print_msg(CALLS_FORMAT, force_names[f], c->calls,
+			       call_quantile(c, 0.5) * 1e3,
+			       call_quantile(c, 0.99) * 1e3, c->max_wall * 1e3,
+			       BUSY_WAIT_MIN_S * 1e3, c->worst_share * 100,
+			       c->worst_cpu * 1e3, c->worst_wall * 1e3);
+	}
 }
 
 /* Paces a thread for up to @max_us; keeps the guest responsive. */
@@ -541,17 +643,17 @@ static void *shrinker(void *arg)
 		unsigned int choice = t->memcg ? below(w, 10) : 0;
 
 		if (choice < 4) {
-			force_enter(t, F_RECLAIM);
+			force_enter(w, F_DROP_CACHES);
 			if (shrinkfs_reclaim_dentries())
 				fail(t, "drop_caches: %s", strerror(errno));
-			force_leave(t, F_RECLAIM);
+			force_leave(w, F_DROP_CACHES);
 			count(w, OP_DROP_CACHES, 1);
 		} else if (choice < 8) {
 			/* EAGAIN when less than asked could be reclaimed. */
 			snprintf(path, sizeof(path), "%s/memory.reclaim", t->cgroup);
-			force_enter(t, F_RECLAIM);
+			force_enter(w, F_MEMCG_RECLAIM);
 			write_file(path, "4M");
-			force_leave(t, F_RECLAIM);
+			force_leave(w, F_MEMCG_RECLAIM);
 			count(w, OP_MEMCG_RECLAIM, 1);
 		} else {
 			/* Reclaim in the walkers' own allocations for a moment. */
@@ -601,11 +703,11 @@ static void *subtree_shrinker(void *arg)
 			continue;
 		}
 		if (shrink)
-			force_enter(t, F_SHRINK);
+			force_enter(w, F_SHRINK);
 		ret = ioctl(fd, shrink ? SHRINKFS_IOC_SHRINK :
 			    SHRINKFS_IOC_BUMP_GENERATION, 0);
 		if (shrink)
-			force_leave(t, F_SHRINK);
+			force_leave(w, F_SHRINK);
 		if (ret)
 			fail(t, "%s on %s: %s", shrink ? "shrink" : "bump", rel,
 			     strerror(errno));
@@ -631,9 +733,9 @@ static void *reaper(void *arg)
 			count(w, OP_GONE, 1);
 			continue;
 		}
-		force_enter(t, F_REAP);
+		force_enter(w, F_REAP);
 		taken = ioctl(root, SHRINKFS_IOC_REAP, below(w, 4) ? 0 : below(w, 30));
-		force_leave(t, F_REAP);
+		force_leave(w, F_REAP);
 		close(root);
 		if (taken < 0) {
 			fail(t, "reap: %s", strerror(errno));
@@ -701,9 +803,9 @@ static void cycle_mount(struct worker *w, unsigned int m, bool lazy)
 	collect_module_counters(t, t->mnt[m]);
 	snprintf(sysfs, sizeof(sysfs), "/sys/fs/shrinkfs/%u:%u",
 		 major(st.st_dev), minor(st.st_dev));
-	force_enter(t, F_UMOUNT);
+	force_enter(w, F_UMOUNT);
 	ret = umount2(t->mnt[m], lazy ? MNT_DETACH : 0);
-	force_leave(t, F_UMOUNT);
+	force_leave(w, F_UMOUNT);
 	if (ret) {
 		if (errno != EBUSY)
 			fail(t, "umount %s: %s", t->mnt[m], strerror(errno));
@@ -1067,6 +1169,7 @@ TEST_F_TIMEOUT(torture, run, MAX_DURATION + 600)
 		ksft_print_msg("torture: module %-17s %12llu\n",
 			       module_counter_names[i], t->module[i]);
 	ksft_print_msg("torture: 10 ms waits to unload  %12u\n", t->unload_waits);
+	print_calls(t);
 	for (op = 0; op < NR_FORCES; op++)
 		for (i = op + 1; i < NR_FORCES; i++)
 			ksft_print_msg("torture: overlaps %s+%s %llu, on two CPUs %llu\n",
@@ -1078,6 +1181,16 @@ TEST_F_TIMEOUT(torture, run, MAX_DURATION + 600)
 		TH_LOG("%s", t->failure);
 		TH_LOG("repeat with TORTURE_SEED=%u TORTURE_DURATION=%u", t->seed,
 		       t->duration);
+	}
+	/* No call busy-waited. */
+	for (op = 0; op < NR_FORCES; op++) {
+		if (!waits_only[op])
+			continue;
+		EXPECT_GT(BUSY_WAIT_SHARE, t->calls[op].worst_share) {
+			TH_LOG("a %s call took %.1f ms, %.1f ms of it on the CPU: a busy wait",
+			       force_names[op], t->calls[op].worst_wall * 1e3,
+			       t->calls[op].worst_cpu * 1e3);
+		}
 	}
 	/* Every force fired, and where they could, two at once on two CPUs. */
 	if (t->spread_rounds)
