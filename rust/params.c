@@ -25,8 +25,10 @@ static const bool have_reaper;
 
 #define RACE_DELAY_MAX_US	1000
 #define REAP_INTERVAL_MAX_MS	60000
+#define EVICT_DELAY_MAX_MS	10000
 
 static unsigned int race_delay_us;
+static unsigned int evict_delay_ms;
 static unsigned int reap_interval_ms;
 
 /* Protects periodic_reap and the arming of periodic_reap_work. */
@@ -66,6 +68,24 @@ static const struct kernel_param_ops race_delay_ops = {
 module_param_cb(race_delay_us, &race_delay_ops, &race_delay_us, 0644);
 MODULE_PARM_DESC(race_delay_us,
 		 "Widest random stall (us) in ->evict_inode, ->d_release and the reaper between collecting and killing, to widen race windows (0..1000, default 0: off)");
+
+static int evict_delay_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret = parse_bounded(val, "evict_delay_ms", EVICT_DELAY_MAX_MS, &n);
+
+	if (!ret)
+		WRITE_ONCE(evict_delay_ms, n);
+	return ret;
+}
+
+static const struct kernel_param_ops evict_delay_ops = {
+	.set = evict_delay_set,
+	.get = param_get_uint,
+};
+module_param_cb(evict_delay_ms, &evict_delay_ops, &evict_delay_ms, 0644);
+MODULE_PARM_DESC(evict_delay_ms,
+		 "Sleep (ms) in ->evict_inode after the eviction is counted, as a filesystem waiting for its storage would; a dentry whose kill evicts its inode stays dying that long (0..10000, default 0: off)");
 
 /* Caller holds periodic_lock. */
 static void periodic_arm(void)
@@ -126,6 +146,14 @@ void shrinkfs_race_window(void)
 
 	if (max)
 		udelay(get_random_u32_below(max + 1));
+}
+
+void shrinkfs_evict_delay(void)
+{
+	unsigned int ms = READ_ONCE(evict_delay_ms);
+
+	if (ms)
+		msleep(ms);
 }
 
 void shrinkfs_periodic_reaper_start(void (*reap)(void))

@@ -2,10 +2,12 @@
 
 //! The module's parameters, which live in C (rust/params.c) since 6.12's
 //! `module!` takes none: `race_delay_us` widens race windows,
-//! `reap_interval_ms` makes the cross-superblock reaper periodic.
+//! `reap_interval_ms` makes the cross-superblock reaper periodic,
+//! `evict_delay_ms` makes inode eviction (and so a dentry's kill) slow.
 
 extern "C" {
     fn shrinkfs_race_window();
+    fn shrinkfs_evict_delay();
     fn shrinkfs_periodic_reaper_start(reap: extern "C" fn());
     fn shrinkfs_periodic_reaper_stop();
 }
@@ -14,6 +16,12 @@ extern "C" {
 pub(crate) fn race_window() {
     // SAFETY: A bounded busy wait, allowed in any context.
     unsafe { shrinkfs_race_window() };
+}
+
+/// Sleeps `evict_delay_ms` milliseconds (not at all when it is 0).
+pub(crate) fn evict_delay() {
+    // SAFETY: Called from `->evict_inode`, in process context that may sleep.
+    unsafe { shrinkfs_evict_delay() };
 }
 
 /// The periodic reaper: runs its pass every `reap_interval_ms` while it

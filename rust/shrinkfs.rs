@@ -300,6 +300,10 @@ impl FileSystem for ShrinkFs {
         crate::params::race_window();
     }
 
+    fn evict_delay() {
+        crate::params::evict_delay();
+    }
+
     fn event(mount: &Mount, event: Event) {
         let c = &mount.counters;
         match event {

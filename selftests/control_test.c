@@ -74,29 +74,6 @@ static int read_text(const char *path, char *buf, size_t len)
 	return n;
 }
 
-/* Writes @value to module parameter @name: 0 or -errno. */
-static int set_param(const char *name, const char *value)
-{
-	char path[128];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), PARAMS "%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, value, strlen(value)) < 0 ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 FIXTURE(mount) {
 	char mnt[64];
 	int root;
@@ -175,14 +152,17 @@ TEST_F(mount, bad_parameter_values_are_refused)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		EXPECT_EQ(-EINVAL, set_param("race_delay_us", bad[i])) {
+		EXPECT_EQ(-EINVAL, shrinkfs_set_param("race_delay_us", bad[i])) {
 			TH_LOG("race_delay_us=\"%s\" accepted", bad[i]);
 		}
 	}
-	EXPECT_EQ(-EINVAL, set_param("reap_interval_ms", "60001"));
+	EXPECT_EQ(-EINVAL, shrinkfs_set_param("reap_interval_ms", "60001"));
+	EXPECT_EQ(-EINVAL, shrinkfs_set_param("evict_delay_ms", "10001"));
 	ASSERT_LT(0, read_text(PARAMS "race_delay_us", value, sizeof(value)));
 	EXPECT_STREQ("0\n", value);
 	ASSERT_LT(0, read_text(PARAMS "reap_interval_ms", value, sizeof(value)));
+	EXPECT_STREQ("0\n", value);
+	ASSERT_LT(0, read_text(PARAMS "evict_delay_ms", value, sizeof(value)));
 	EXPECT_STREQ("0\n", value);
 }
 
@@ -191,12 +171,12 @@ TEST_F(mount, race_windows_keep_the_counts)
 	struct shrinkfs_stats stats;
 	char value[32];
 
-	ASSERT_EQ(0, set_param("race_delay_us", "200"));
+	ASSERT_EQ(0, shrinkfs_set_param("race_delay_us", "200"));
 	ASSERT_LT(0, read_text(PARAMS "race_delay_us", value, sizeof(value)));
 	EXPECT_STREQ("200\n", value);
 	ASSERT_EQ(0, nftw(self->mnt, visit, 16, FTW_PHYS));
 	ASSERT_EQ(0, shrinkfs_reclaim_dentries());
-	ASSERT_EQ(0, set_param("race_delay_us", "0"));
+	ASSERT_EQ(0, shrinkfs_set_param("race_delay_us", "0"));
 	ASSERT_EQ(0, ioctl(self->root, SHRINKFS_IOC_STATS, &stats));
 	EXPECT_EQ(1, stats.dentries_alive);
 	EXPECT_EQ(1, stats.inodes_alive);
@@ -210,20 +190,20 @@ TEST_F(mount, periodic_reaper_runs_on_its_own)
 	double deadline;
 
 	if (ioctl(self->root, SHRINKFS_IOC_REAP, 0) < 0 && errno == EOPNOTSUPP) {
-		EXPECT_EQ(-EOPNOTSUPP, set_param("reap_interval_ms", "10"));
+		EXPECT_EQ(-EOPNOTSUPP, shrinkfs_set_param("reap_interval_ms", "10"));
 		SKIP(return, "the kernel does not export dput_to_list() (no series)");
 	}
 	ASSERT_EQ(0, nftw(self->mnt, visit, 16, FTW_PHYS));
-	ASSERT_EQ(0, set_param("reap_interval_ms", "10"));
+	ASSERT_EQ(0, shrinkfs_set_param("reap_interval_ms", "10"));
 	/* Every file dentry is taken within a few passes; allow slow guests. */
-	deadline = now() + 30;
+	deadline = shrinkfs_seconds(CLOCK_MONOTONIC) + 30;
 	do {
 		ASSERT_EQ(0, ioctl(self->root, SHRINKFS_IOC_STATS, &stats));
 		if (stats.reaped >= FILES)
 			break;
 		usleep(10000);
-	} while (now() < deadline);
-	ASSERT_EQ(0, set_param("reap_interval_ms", "0"));
+	} while (shrinkfs_seconds(CLOCK_MONOTONIC) < deadline);
+	ASSERT_EQ(0, shrinkfs_set_param("reap_interval_ms", "0"));
 	EXPECT_EQ(FILES, (long)stats.reaped);
 }
 

@@ -11,10 +11,28 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SHRINKFS_MAGIC		0x7368726b
 #define SHRINKFS_ROOT_INO	1
+
+/*
+ * A waiting call this long that spent this share of it on the caller's CPU
+ * busy-waited: shrinkfs's trees are small, so a call's own work takes
+ * milliseconds, and a long call should have slept.
+ */
+#define BUSY_WAIT_MIN_S		0.1
+#define BUSY_WAIT_SHARE		0.5
+
+/* Clock @clock in seconds (CLOCK_THREAD_CPUTIME_ID: the caller's CPU time). */
+static inline double shrinkfs_seconds(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static inline const char *shrinkfs_module_path(void)
 {
@@ -93,6 +111,24 @@ static inline void shrinkfs_cleanup(const char *mnt)
 	umount2(mnt, MNT_DETACH);
 	rmdir(mnt);
 	shrinkfs_unload_when_idle(10, NULL);
+}
+
+/*
+ * Writes @value to the module parameter @name
+ * (/sys/module/shrinkfs/parameters/): 0 or -errno.
+ */
+static inline int shrinkfs_set_param(const char *name, const char *value)
+{
+	char path[128];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/sys/module/shrinkfs/parameters/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, value, strlen(value)) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
 }
 
 /* Has the memory shrinker reclaim every unused dentry and inode: 0 or -errno. */

@@ -198,9 +198,6 @@ struct overlap {
 #define FIRST_BUCKET_S		0.000001
 /* 10^(1/BUCKETS_PER_DECADE): one bucket's upper bound over the last's. */
 #define BUCKET_RATIO		1.2589254117941673
-/* A call this long that spent this share of it on the CPU busy-waited. */
-#define BUSY_WAIT_MIN_S		0.1
-#define BUSY_WAIT_SHARE		0.5
 
 /* The calls of one force; only that force's thread writes them. */
 struct call_stats {
@@ -296,13 +293,6 @@ static __u32 below(struct worker *w, __u32 n)
 	return n ? next(w) % n : 0;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* The @n-th CPU of @t's set. */
 static int nth_cpu(struct torture *t, unsigned int n)
@@ -315,13 +305,6 @@ static int nth_cpu(struct torture *t, unsigned int n)
 	return -1;
 }
 
-static double thread_cpu_time(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /*
  * Worker @w's force @f enters the kernel: counts an overlap with every
@@ -346,15 +329,15 @@ static void force_enter(struct worker *w, enum force f)
 		if (__atomic_load_n(&t->inside_cpu[g], __ATOMIC_RELAXED) != cpu)
 			__atomic_fetch_add(&o->apart, 1, __ATOMIC_RELAXED);
 	}
-	w->call_cpu = thread_cpu_time();
-	w->call_wall = now();
+	w->call_cpu = shrinkfs_seconds(CLOCK_THREAD_CPUTIME_ID);
+	w->call_wall = shrinkfs_seconds(CLOCK_MONOTONIC);
 }
 
 static void force_leave(struct worker *w, enum force f)
 {
 	struct torture *t = w->t;
-	double wall = now() - w->call_wall;
-	double cpu = thread_cpu_time() - w->call_cpu;
+	double wall = shrinkfs_seconds(CLOCK_MONOTONIC) - w->call_wall;
+	double cpu = shrinkfs_seconds(CLOCK_THREAD_CPUTIME_ID) - w->call_cpu;
 	struct call_stats *c = &t->calls[f];
 	double bound = FIRST_BUCKET_S;
 	unsigned int b;
@@ -1053,7 +1036,7 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 	int cpus[THREADS];
 	enum placement how;
 	unsigned int m, i;
-	double last_progress = now();
+	double last_progress = shrinkfs_seconds(CLOCK_MONOTONIC);
 	int ret;
 
 	/* Round-wide choices come from the first worker's schedule. */
@@ -1093,11 +1076,11 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 	start(t, umounter, round, cpus[i++]);
 	if (t->reaper)
 		start(t, reaper, round, cpus[i]);
-	while (now() < end && !has_failed(t)) {
+	while (shrinkfs_seconds(CLOCK_MONOTONIC) < end && !has_failed(t)) {
 		usleep(100000);
-		if (now() - last_progress >= t->progress_seconds) {
-			last_progress = now();
-			print_progress(t, before, now() - started, round);
+		if (shrinkfs_seconds(CLOCK_MONOTONIC) - last_progress >= t->progress_seconds) {
+			last_progress = shrinkfs_seconds(CLOCK_MONOTONIC);
+			print_progress(t, before, shrinkfs_seconds(CLOCK_MONOTONIC) - started, round);
 		}
 	}
 	__atomic_store_n(&t->stop, true, __ATOMIC_RELAXED);
@@ -1144,21 +1127,21 @@ TEST_F_TIMEOUT(torture, run, MAX_DURATION + 600)
 {
 	struct torture *t = &self->t;
 	unsigned long long sums[NR_OPS] = { 0 };
-	double started = now(), elapsed;
+	double started = shrinkfs_seconds(CLOCK_MONOTONIC), elapsed;
 	unsigned int round = 0, op, i;
 
-	while (now() - started < t->duration && !has_failed(t)) {
+	while (shrinkfs_seconds(CLOCK_MONOTONIC) - started < t->duration && !has_failed(t)) {
 		double end = started + t->duration;
 
-		if (end > now() + t->round_seconds)
-			end = now() + t->round_seconds;
+		if (end > shrinkfs_seconds(CLOCK_MONOTONIC) + t->round_seconds)
+			end = shrinkfs_seconds(CLOCK_MONOTONIC) + t->round_seconds;
 		run_round(_metadata, t, sums, ++round, started, end);
 		add_round(sums, t);
 		sums[OP_RELOAD]++;
 		if (_metadata->exit_code != KSFT_PASS)
 			break;
 	}
-	elapsed = now() - started;
+	elapsed = shrinkfs_seconds(CLOCK_MONOTONIC) - started;
 
 	ksft_print_msg("torture: %u rounds in %.0f s, seed %u\n", round, elapsed,
 		       t->seed);

@@ -135,6 +135,10 @@ pub(crate) trait FileSystem: Sized + 'static {
     /// here to widen those race windows.
     fn race_window() {}
 
+    /// Called by `->evict_inode` once the eviction is counted; may sleep,
+    /// as a filesystem that writes an inode back or frees its storage does.
+    fn evict_delay() {}
+
     /// `ioctl(2)` on directory `dir`, with the raw command and argument.
     fn ioctl(data: &Self::Data, dir: &Directory<'_>, cmd: u32, arg: usize) -> Result<i64>;
 }

@@ -110,6 +110,7 @@ unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut bindings::inode) {
         T::race_window();
         T::event(super_block::data::<T>((*inode).i_sb), Event::InodeEvict);
     }
+    T::evict_delay();
 }
 
 /// The superblock shrinker's question for filesystem-private objects, asked
