@@ -84,10 +84,13 @@ host-tests:
 	cargo test --release --quiet
 
 # kmemleak is built in but asleep; the check wakes it, and the guest init scans
-# for leaks after the tests.
+# for leaks after the tests. selftests/known-failures/$(KERNEL).json names the
+# tests that reproduce bugs of that kernel: they must fail there.
 check: host-tests module selftests
 	@$(RIG) check $(guest_args) $(call host_root,$(or $(GUEST),busybox)) \
 		--append "kmemleak=on $(APPEND)" --self-test \
+		$(if $(wildcard selftests/known-failures/$(KERNEL).json),\
+			--known-failures $(CURDIR)/selftests/known-failures/$(KERNEL).json) \
 		--host-root-check $(CURDIR)/qemu/guest/host-root-check
 
 # The torture alone, any length, any kernel: make torture DURATION=120 SEED=7

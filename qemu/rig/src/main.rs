@@ -162,6 +162,11 @@ struct CheckArgs {
     /// the share; then check on the host that nothing changed.
     #[arg(long)]
     host_root_check: Option<PathBuf>,
+    /// A JSON list of the test cases that reproduce known bugs of this
+    /// kernel (`[{"case": "program: fixture.case", "bug": "..."}]`): they
+    /// must fail, and are counted apart.
+    #[arg(long)]
+    known_failures: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -567,9 +572,8 @@ fn patches_check(args: KernelArgs) -> Result<ExitCode> {
 
 /// Prints the closing line and turns the checks into an exit code.
 fn summarise(checks: &[Check]) -> ExitCode {
-    let (passed, failed, skipped) = verdict::tally(checks);
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
-    if failed == 0 {
+    println!("{}", verdict::summary(checks));
+    if verdict::tally(checks).1 == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -583,9 +587,14 @@ fn check(args: &CheckArgs) -> Result<ExitCode> {
     let guest = &args.guest;
     let mut checks = Vec::new();
     let boot = prepare(guest, "check", "RIG_MODE=check", &[])?;
+    let known_failures = match &args.known_failures {
+        Some(path) => verdict::read_known_failures(path)?,
+        None => Vec::new(),
+    };
     let expect = Expectations {
         debug_kernel: !guest.no_debug,
         splats: vec![],
+        known_failures,
     };
     let mut run_checks = boot_and_judge(&boot, "check", &expect)?;
     verdict::print(&run_checks);
@@ -601,6 +610,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode> {
         let expect = Expectations {
             debug_kernel: false,
             splats: vec!["WARN", "KASAN"],
+            known_failures: vec![],
         };
         let mut self_checks = boot_and_judge(&boot, "self-test", &expect)?;
         for c in &mut self_checks {
@@ -644,6 +654,7 @@ fn host_root_check(guest: &GuestArgs, template: &Path) -> Result<Vec<Check>> {
     let expect = Expectations {
         debug_kernel: false,
         splats: vec![],
+        known_failures: vec![],
     };
     let mut checks = boot_and_judge(&boot, "host-root check", &expect)?;
     for c in &mut checks {
@@ -912,6 +923,7 @@ fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureOutco
     let expect = Expectations {
         debug_kernel: !guest.no_debug,
         splats: vec![],
+        known_failures: vec![],
     };
     let label = format!("torture seed {}", spec.seed);
     let checks = boot_and_judge(&boot, &label, &expect)?;

@@ -128,6 +128,9 @@ pub fn render(run: &Run<'_>) -> String {
             Status::Passed => writeln!(out, "  ok      {}", check.name),
             Status::Failed => writeln!(out, "  FAILED  {}: {}", check.name, check.detail),
             Status::Skipped => writeln!(out, "  skipped {}: {}", check.name, check.detail),
+            Status::KnownFailure => {
+                writeln!(out, "  known failure {}: {}", check.name, check.detail)
+            }
         };
     }
     let _ = writeln!(out, "\nworkload:");

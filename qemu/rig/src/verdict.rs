@@ -11,6 +11,8 @@ pub enum Status {
     Passed,
     Failed,
     Skipped,
+    /// Failed as a known bug of the kernel under test says it must.
+    KnownFailure,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,56 @@ pub struct Expectations {
     /// Splat kinds the run must provoke (the rig's self-test); empty means
     /// the run must be free of splats.
     pub splats: Vec<&'static str>,
+    /// Test cases that reproduce a known bug of the kernel under test.
+    pub known_failures: Vec<KnownFailure>,
+}
+
+/// A test case that must fail on a kernel, and the bug that makes it fail.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct KnownFailure {
+    /// `program: fixture.case`, as the checks name it.
+    pub case: String,
+    pub bug: String,
+}
+
+/// Reads a JSON list of known failures.
+pub fn read_known_failures(path: &std::path::Path) -> anyhow::Result<Vec<KnownFailure>> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading known failures {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: want a JSON list of {{\"case\", \"bug\"}}",
+            path.display()
+        )
+    })
+}
+
+/// The check of one test case, given the known failures of the kernel.
+fn case_check(name: String, outcome: &Outcome, known: &[KnownFailure]) -> Check {
+    let known = known.iter().find(|k| k.case == name);
+    match (outcome, known) {
+        (Outcome::Fail, Some(k)) => Check {
+            name,
+            status: Status::KnownFailure,
+            detail: k.bug.clone(),
+        },
+        (Outcome::Pass, Some(k)) => Check::new(
+            name,
+            false,
+            format!(
+                "passed, but this kernel has the bug it reproduces ({}): the reproducer lost its teeth",
+                k.bug
+            ),
+        ),
+        (Outcome::Pass, None) => Check::new(name, true, ""),
+        (Outcome::Fail, None) => Check::new(name, false, "the test failed"),
+        (Outcome::Skip(why), _) => Check {
+            name,
+            status: Status::Skipped,
+            detail: why.clone(),
+        },
+    }
 }
 
 /// Judges one boot that was given `vcpus` CPUs; `hang` says, for a boot
@@ -62,15 +114,7 @@ pub fn judge(
     {
         for case in &program.cases {
             let name = format!("{}: {}", program.name, case.name);
-            checks.push(match &case.outcome {
-                Outcome::Pass => Check::new(name, true, ""),
-                Outcome::Fail => Check::new(name, false, "the test failed"),
-                Outcome::Skip(why) => Check {
-                    name,
-                    status: Status::Skipped,
-                    detail: why.clone(),
-                },
-            });
+            checks.push(case_check(name, &case.outcome, &expect.known_failures));
         }
         for problem in program.problems() {
             checks.push(Check::new(
@@ -214,6 +258,9 @@ pub fn print(checks: &[Check]) {
                 }
             }
             Status::Skipped => println!("ok - {} # SKIP {}", check.name, check.detail),
+            Status::KnownFailure => {
+                println!("not ok - {} # TODO known bug: {}", check.name, check.detail)
+            }
         }
     }
 }
@@ -226,6 +273,21 @@ pub fn tally(checks: &[Check]) -> (usize, usize, usize) {
         count(Status::Failed),
         count(Status::Skipped),
     )
+}
+
+/// The summary line: `N passed, N failed, N skipped`, and the known
+/// failures if there were any.
+pub fn summary(checks: &[Check]) -> String {
+    let (passed, failed, skipped) = tally(checks);
+    let mut line = format!("{passed} passed, {failed} failed, {skipped} skipped");
+    let known = checks
+        .iter()
+        .filter(|c| c.status == Status::KnownFailure)
+        .count();
+    if known > 0 {
+        line.push_str(&format!(", {known} known failures"));
+    }
+    line
 }
 
 #[cfg(test)]
@@ -257,6 +319,7 @@ mod tests {
         Expectations {
             debug_kernel: true,
             splats: vec![],
+            known_failures: vec![],
         }
     }
 
@@ -306,6 +369,7 @@ mod tests {
         let expect = Expectations {
             debug_kernel: false,
             splats: vec!["WARN", "KASAN"],
+            known_failures: vec![],
         };
         let console = "[ 1.0] WARNING: CPU: 0 PID: 1 at drivers/misc/lkdtm/bugs.c:1 x+0x1/0x2\n";
         let checks = judge(console, &results(512), None, 2, &expect);
@@ -370,5 +434,77 @@ mod tests {
             "{}",
             check.detail
         );
+    }
+
+    fn two_cases(first: &str, second: &str) -> Report {
+        parse(&format!(
+            "shrinkfs-rig: cpus online 0-1\nshrinkfs-rig: debug_locks before 1\n\
+             shrinkfs-rig: begin liveness_test\n1..2\n{first} 1 tree.dying_dentry\n\
+             {second} 2 tree.busy\nshrinkfs-rig: end liveness_test 1\n\
+             shrinkfs-rig: debug_locks after 1\nshrinkfs-rig: tainted after 4096\n\
+             shrinkfs-rig: done\n"
+        ))
+    }
+
+    fn known_bug() -> Expectations {
+        Expectations {
+            known_failures: vec![KnownFailure {
+                case: "liveness_test: tree.dying_dentry".into(),
+                bug: "busy-waits on a dying dentry".into(),
+            }],
+            ..debug()
+        }
+    }
+
+    fn check_of<'a>(checks: &'a [Check], name: &str) -> &'a Check {
+        checks.iter().find(|c| c.name == name).expect(name)
+    }
+
+    #[test]
+    fn a_known_failure_that_fails_is_counted_apart() {
+        let checks = judge(
+            CLEAN_CONSOLE,
+            &two_cases("not ok", "ok"),
+            None,
+            2,
+            &known_bug(),
+        );
+        let dying = check_of(&checks, "liveness_test: tree.dying_dentry");
+        assert_eq!(dying.status, Status::KnownFailure);
+        assert_eq!(dying.detail, "busy-waits on a dying dentry");
+        assert!(summary(&checks).ends_with(", 0 failed, 0 skipped, 1 known failures"));
+        assert_eq!(tally(&checks).1, 0, "{checks:?}");
+    }
+
+    #[test]
+    fn a_known_failure_that_passes_fails() {
+        let checks = judge(CLEAN_CONSOLE, &two_cases("ok", "ok"), None, 2, &known_bug());
+        let dying = check_of(&checks, "liveness_test: tree.dying_dentry");
+        assert_eq!(dying.status, Status::Failed);
+        assert!(dying.detail.contains("lost its teeth"), "{}", dying.detail);
+        assert!(!summary(&checks).contains("known"));
+    }
+
+    #[test]
+    fn a_failure_not_listed_as_known_fails() {
+        let checks = judge(
+            CLEAN_CONSOLE,
+            &two_cases("not ok", "not ok"),
+            None,
+            2,
+            &known_bug(),
+        );
+        assert_eq!(failed(&checks), ["liveness_test: tree.busy"]);
+    }
+
+    #[test]
+    fn the_stock_kernels_known_failures_parse() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../selftests/known-failures/stock.json");
+        let known = read_known_failures(&path).unwrap();
+        assert_eq!(known.len(), 3);
+        assert!(known
+            .iter()
+            .all(|k| k.case.starts_with("liveness_test: tree.")));
     }
 }
