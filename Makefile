@@ -17,6 +17,8 @@
 #
 # Knobs: KERNEL=patched|stock  MUTANT=file.patch  KSRC=6.12.y git tree
 #        KDIR=kernel build dir  ACCEL=tcg|kvm|auto  TIMEOUT=seconds  VERBOSE=1
+#        STALL=seconds of silence on the guest's results channel before it is
+#        called stuck, dumped and stopped (default 300; 0: only TIMEOUT)
 #        CPUS=vCPUs of the guest (default: the host's cores; icount: one)
 #        APPEND="kernel params" (e.g. kmemleak=on)
 #        GUEST=host|busybox (the host's root shared read-only, or the
@@ -30,6 +32,7 @@ ACCEL ?= tcg
 # At most the debug kernel's NR_CPUS.
 CPUS ?= $(shell n=$$(nproc); echo $$(( n > 8 ? 8 : n )))
 TIMEOUT ?= 900
+STALL ?= 300
 JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/shrinkfs
 OUT := $(CURDIR)/out
@@ -52,7 +55,7 @@ kernel_args := --variant $(KERNEL) --cache $(CACHE)/kernels --repo $(CURDIR) --j
 	$(if $(MUTANT),--patch $(abspath $(MUTANT))) $(if $(KSRC),--ksrc $(abspath $(KSRC)))
 guest_args = --kdir $(kdir) --module $(CURDIR)/shrinkfs.ko --selftests $(OUT)/selftests \
 	--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --cpus $(CPUS) \
-	--timeout $(TIMEOUT) $(if $(VERBOSE),--verbose) --host-cwd $(CURDIR)
+	--timeout $(TIMEOUT) --stall $(STALL) $(if $(VERBOSE),--verbose) --host-cwd $(CURDIR)
 host_root = $(if $(filter host,$(1)),--host-root /,$(if $(filter busybox,$(1)),,\
 	$(error GUEST must be host or busybox, not '$(1)')))
 

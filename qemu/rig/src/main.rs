@@ -131,6 +131,10 @@ struct GuestArgs {
     /// Wall-clock limit of one boot, in seconds.
     #[arg(long, default_value_t = 900)]
     timeout: u64,
+    /// Seconds without a line on the results channel after which the guest
+    /// has stopped making progress and is dumped and stopped (0: never).
+    #[arg(long, default_value_t = DEFAULT_STALL_S)]
+    stall: u64,
     /// Echo the whole guest console.
     #[arg(long)]
     verbose: bool,
@@ -324,6 +328,7 @@ impl KernelsAndGuests {
             cpus: self.cpus,
             memory_mib: 2048,
             timeout: self.timeout,
+            stall: DEFAULT_STALL_S,
             verbose: self.verbose,
             no_debug: false,
             append: String::new(),
@@ -435,6 +440,7 @@ fn prepare(guest: &GuestArgs, name: &str, append: &str, files: &[(&str, &Path)])
         cpus: guest.cpus,
         memory_mib: guest.memory_mib,
         timeout: Duration::from_secs(guest.timeout),
+        stall: (guest.stall > 0).then(|| Duration::from_secs(guest.stall)),
         out_dir,
         verbose: guest.verbose,
     })
@@ -580,6 +586,11 @@ fn summarise(checks: &[Check]) -> ExitCode {
     }
 }
 
+/// Longest silence of a test guest's results channel: the torture reports
+/// progress every few seconds and each selftest case ends within a minute,
+/// while the hung task detector speaks after 60 s.
+const DEFAULT_STALL_S: u64 = 300;
+
 /// How much of the provoked report the self-test shows.
 const SELF_TEST_EXCERPT_LINES: usize = 24;
 
@@ -720,6 +731,9 @@ fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
                 let guest = GuestArgs {
                     memory_mib: args.memory_mib,
                     no_debug: true,
+                    // One sample at 10^5 dentries under icount is minutes
+                    // of silence: only the time limit holds.
+                    stall: 0,
                     ..args
                         .rig
                         .guest(&subject.kernel, subject.module.clone(), out.join("boots"))

@@ -63,6 +63,9 @@ pub struct Boot {
     pub cpus: u32,
     pub memory_mib: u32,
     pub timeout: Duration,
+    /// A guest whose results channel (TAP and progress lines) stays silent
+    /// this long has stopped making progress: it is dumped and stopped.
+    pub stall: Option<Duration>,
     /// Where `console.log` and `results.log` go.
     pub out_dir: PathBuf,
     /// Echo the whole console, not only a status line.
@@ -105,8 +108,8 @@ impl Share {
 pub struct Finished {
     pub console_log: PathBuf,
     pub results_log: PathBuf,
-    /// Only on a time-out: what became of the SysRq task dump asked for
-    /// before QEMU was killed.
+    /// Only for a guest stopped early (time limit, no progress): why, and
+    /// what became of the SysRq task dump asked for before QEMU was killed.
     pub hang_dump: Option<String>,
     pub seconds: f64,
     /// Each results line with when the host saw it, in seconds after QEMU
@@ -214,8 +217,10 @@ impl Boot {
         let mut phase = "booting".to_string();
         let mut hang_dump = None;
         let mut arrivals = Vec::new();
+        let mut last_line = Instant::now();
         let status = loop {
             for line in results.new_lines() {
+                last_line = Instant::now();
                 arrivals.push((start.elapsed().as_secs_f64(), line.clone()));
                 status_line.finish();
                 match line.strip_prefix(PROTOCOL) {
@@ -226,23 +231,30 @@ impl Boot {
             if let Some(status) = child.try_wait()? {
                 break status;
             }
-            if start.elapsed() > self.timeout {
+            let why = if start.elapsed() > self.timeout {
+                Some(format!("no end after {} s", self.timeout.as_secs()))
+            } else {
+                self.stall.filter(|s| last_line.elapsed() > *s).map(|s| {
+                    format!(
+                        "no progress: nothing on the results channel for {} s",
+                        s.as_secs()
+                    )
+                })
+            };
+            if let Some(why) = why {
                 status_line.finish();
-                eprintln!(
-                    "{label}: no end after {} s; dumping tasks (SysRq w, t, l)",
-                    self.timeout.as_secs()
-                );
+                eprintln!("{label}: {why}; dumping tasks (SysRq w, t, l)");
                 hang_dump = Some(match dump_tasks(&qmp) {
                     Ok(()) => {
                         thread::sleep(DUMP_WAIT);
                         format!(
-                            "SysRq {} pressed {} s before QEMU was killed: blocked tasks, \
-                             every task, every CPU's backtrace are on the console",
+                            "{why}; SysRq {} pressed {} s before QEMU was killed: blocked \
+                             tasks, every task, every CPU's backtrace are on the console",
                             crate::monitor::HANG_SYSRQ.map(String::from).join(", "),
                             DUMP_WAIT.as_secs()
                         )
                     }
-                    Err(e) => format!("no task dump: {e:#}"),
+                    Err(e) => format!("{why}; no task dump: {e:#}"),
                 });
                 let _ = child.kill();
                 break child.wait()?;

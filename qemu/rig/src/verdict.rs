@@ -193,9 +193,10 @@ pub fn cpus_check(console: &str, report: &Report, vcpus: u32) -> Check {
     )
 }
 
-/// Why a guest that reached its time limit did, as far as its console tells.
+/// Why a guest was stopped (`dump` says: its time limit, or no progress) and
+/// where its console has the task dump.
 fn hang_detail(console: &str, dump: &str) -> String {
-    let mut detail = format!("the time limit was reached; {dump}");
+    let mut detail = dump.to_string();
     for (number, line) in console.lines().enumerate() {
         let message = splat::message(line);
         if message.starts_with("sysrq: ") {
@@ -403,14 +404,15 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data/hang/lkdtm-hung-task-sysrq.log");
         let console = std::fs::read_to_string(path).unwrap();
-        let checks = judge(&console, &results(4096), Some("dumped"), 2, &debug());
+        let why = "no progress: nothing on the results channel for 300 s; dumped";
+        let checks = judge(&console, &results(4096), Some(why), 2, &debug());
         let ran = checks
             .iter()
             .find(|c| c.name == "guest ran to its end")
             .unwrap();
         assert_eq!(ran.status, Status::Failed);
         assert_eq!(
-            "the time limit was reached; dumped\n\
+            "no progress: nothing on the results channel for 300 s; dumped\n\
              sysrq: Show Blocked State at console line 249\n\
              sysrq: Show State at console line 273\n\
              sysrq: Show backtrace of all active CPUs at console line 1093",
