@@ -27,7 +27,7 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            icount_ratio: 1.02,
+            icount_ratio: 1.005,
             wall_ratio: 1.05,
             exponent: 1.15,
         }
@@ -149,7 +149,7 @@ mod tests {
         let r = results(
             vec![
                 // Above the threshold but the interval reaches below it.
-                ratio(Mode::Icount, 1.03, 1.01, 1.05),
+                ratio(Mode::Icount, 1.006, 1.004, 1.008),
                 // Wholly above the icount threshold, but wall allows 1.05.
                 ratio(Mode::Wall, 1.04, 1.03, 1.045),
                 ratio(Mode::Icount, 0.8, 0.7, 0.9),
@@ -181,7 +181,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "icount umount/flat n=100000: patched/stock 1.034 [1.026, 1.041] lies wholly above 1.02",
+                "icount umount/flat n=100000: patched/stock 1.034 [1.026, 1.041] lies wholly above 1.005",
                 "wall umount/flat n=100000: patched/stock 1.200 [1.060, 1.300] lies wholly above 1.05",
                 "wall shrinker/deep stock: scaling exponent 1.300 [1.200, 1.400] exceeds 1.15",
             ]
