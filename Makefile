@@ -121,7 +121,7 @@ mutant-check: rig selftests
 		--cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
 		$(if $(KSRC),--ksrc $(abspath $(KSRC))) --selftests $(OUT)/selftests \
 		--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --cpus $(CPUS) \
-		--timeout $(TIMEOUT) $(if $(VERBOSE),--verbose)
+		--timeout $(TIMEOUT) --stall $(STALL) $(if $(VERBOSE),--verbose)
 
 vm: module selftests
 	@$(RIG) vm $(guest_args) $(call host_root,$(or $(GUEST),host)) --append "$(APPEND)" \

@@ -297,6 +297,10 @@ struct KernelsAndGuests {
     cpus: u32,
     #[arg(long, default_value_t = 900)]
     timeout: u64,
+    /// Seconds of silence on a guest's results channel before it is called
+    /// stuck (0: only the time limit).
+    #[arg(long, default_value_t = DEFAULT_STALL_S)]
+    stall: u64,
     #[arg(long)]
     verbose: bool,
 }
@@ -328,7 +332,7 @@ impl KernelsAndGuests {
             cpus: self.cpus,
             memory_mib: 2048,
             timeout: self.timeout,
-            stall: DEFAULT_STALL_S,
+            stall: self.stall,
             verbose: self.verbose,
             no_debug: false,
             append: String::new(),
