@@ -58,22 +58,6 @@ static int stats_value(const char *text, const char *name, long long *value)
 	return -ENOENT;
 }
 
-/* Reads a whole small file into @buf: its length or -errno. */
-static int read_text(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return n;
-}
-
 FIXTURE(mount) {
 	char mnt[64];
 	int root;
@@ -113,7 +97,7 @@ TEST_F(mount, sysfs_stats_match_the_ioctl)
 	ASSERT_EQ(0, ioctl(self->root, SHRINKFS_IOC_STATS, &stats));
 	sysfs_dir(self->mnt, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/stats", dir);
-	ASSERT_LT(0, read_text(path, text, sizeof(text)));
+	ASSERT_LT(0, shrinkfs_read_text(path, text, sizeof(text)));
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		ASSERT_EQ(0, stats_value(text, names[i], &value)) {
 			TH_LOG("no %s in %s", names[i], path);
@@ -158,11 +142,11 @@ TEST_F(mount, bad_parameter_values_are_refused)
 	}
 	EXPECT_EQ(-EINVAL, shrinkfs_set_param("reap_interval_ms", "60001"));
 	EXPECT_EQ(-EINVAL, shrinkfs_set_param("evict_delay_ms", "10001"));
-	ASSERT_LT(0, read_text(PARAMS "race_delay_us", value, sizeof(value)));
+	ASSERT_LT(0, shrinkfs_read_text(PARAMS "race_delay_us", value, sizeof(value)));
 	EXPECT_STREQ("0\n", value);
-	ASSERT_LT(0, read_text(PARAMS "reap_interval_ms", value, sizeof(value)));
+	ASSERT_LT(0, shrinkfs_read_text(PARAMS "reap_interval_ms", value, sizeof(value)));
 	EXPECT_STREQ("0\n", value);
-	ASSERT_LT(0, read_text(PARAMS "evict_delay_ms", value, sizeof(value)));
+	ASSERT_LT(0, shrinkfs_read_text(PARAMS "evict_delay_ms", value, sizeof(value)));
 	EXPECT_STREQ("0\n", value);
 }
 
@@ -172,7 +156,7 @@ TEST_F(mount, race_windows_keep_the_counts)
 	char value[32];
 
 	ASSERT_EQ(0, shrinkfs_set_param("race_delay_us", "200"));
-	ASSERT_LT(0, read_text(PARAMS "race_delay_us", value, sizeof(value)));
+	ASSERT_LT(0, shrinkfs_read_text(PARAMS "race_delay_us", value, sizeof(value)));
 	EXPECT_STREQ("200\n", value);
 	ASSERT_EQ(0, nftw(self->mnt, visit, 16, FTW_PHYS));
 	ASSERT_EQ(0, shrinkfs_reclaim_dentries());

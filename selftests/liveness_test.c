@@ -220,31 +220,15 @@ TEST_F(tree, dying_dentry)
 	}
 }
 
+/* The first line of the file @path, without its newline: 0 or -errno. */
 static int read_value(const char *path, char *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	int n = shrinkfs_read_text(path, buf, len);
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
 	if (n <= 0)
-		return n ? -errno : -ENODATA;
+		return n ? n : -ENODATA;
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
-}
-
-static int write_value(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, value, strlen(value)) < 0 ? -errno : 0;
-	close(fd);
-	return ret;
 }
 
 /* The CPU time limits that keep a SCHED_FIFO spinner from starving CPU 0. */
@@ -270,15 +254,15 @@ static int save_rt_limits(struct rt_limits *saved)
 
 static int lift_rt_limits(const struct rt_limits *saved)
 {
-	int ret = write_value(RT_RUNTIME, "-1");
+	int ret = shrinkfs_write_file(RT_RUNTIME, "-1");
 
-	return ret ? ret : write_value(saved->fair_server_path, "0");
+	return ret ? ret : shrinkfs_write_file(saved->fair_server_path, "0");
 }
 
 static int restore_rt_limits(const struct rt_limits *saved)
 {
-	int ret = write_value(saved->fair_server_path, saved->fair_server_runtime);
-	int ret2 = write_value(RT_RUNTIME, saved->rt_runtime);
+	int ret = shrinkfs_write_file(saved->fair_server_path, saved->fair_server_runtime);
+	int ret2 = shrinkfs_write_file(RT_RUNTIME, saved->rt_runtime);
 
 	return ret ? ret : ret2;
 }
@@ -322,8 +306,8 @@ TEST_F(tree, dying_dentry_rt_waiter)
 	if (!__atomic_load_n(&wait.done, __ATOMIC_ACQUIRE)) {
 		spun = shrinkfs_seconds(CLOCK_MONOTONIC) - started;
 		ksft_print_msg(LIVELOCK_FORMAT, spun);
-		write_value("/proc/sysrq-trigger", "l");
-		write_value("/proc/sysrq-trigger", "w");
+		shrinkfs_write_file("/proc/sysrq-trigger", "l");
+		shrinkfs_write_file("/proc/sysrq-trigger", "w");
 	}
 	EXPECT_EQ(0, restore_rt_limits(&saved));
 	ASSERT_EQ(0, pthread_join(waiter, NULL));

@@ -113,6 +113,35 @@ static inline void shrinkfs_cleanup(const char *mnt)
 	shrinkfs_unload_when_idle(10, NULL);
 }
 
+/* Writes @value to the file @path (sysfs, procfs, debugfs): 0 or -errno. */
+static inline int shrinkfs_write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, value, strlen(value)) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* Reads a whole small file into @buf: its length or -errno. */
+static inline int shrinkfs_read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
 /*
  * Writes @value to the module parameter @name
  * (/sys/module/shrinkfs/parameters/): 0 or -errno.
@@ -120,15 +149,9 @@ static inline void shrinkfs_cleanup(const char *mnt)
 static inline int shrinkfs_set_param(const char *name, const char *value)
 {
 	char path[128];
-	int fd, ret;
 
 	snprintf(path, sizeof(path), "/sys/module/shrinkfs/parameters/%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, value, strlen(value)) < 0 ? -errno : 0;
-	close(fd);
-	return ret;
+	return shrinkfs_write_file(path, value);
 }
 
 /* Has the memory shrinker reclaim every unused dentry and inode: 0 or -errno. */

@@ -293,7 +293,6 @@ static __u32 below(struct worker *w, __u32 n)
 	return n ? next(w) % n : 0;
 }
 
-
 /* The @n-th CPU of @t's set. */
 static int nth_cpu(struct torture *t, unsigned int n)
 {
@@ -304,7 +303,6 @@ static int nth_cpu(struct torture *t, unsigned int n)
 			return cpu;
 	return -1;
 }
-
 
 /*
  * Worker @w's force @f enters the kernel: counts an overlap with every
@@ -390,33 +388,6 @@ static void print_calls(struct torture *t)
 static void pause_up_to(struct worker *w, unsigned int max_us)
 {
 	usleep(below(w, max_us) + 1);
-}
-
-static int write_file(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, value, strlen(value)) < 0 ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return n;
 }
 
 /*
@@ -635,20 +606,20 @@ static void *shrinker(void *arg)
 			/* EAGAIN when less than asked could be reclaimed. */
 			snprintf(path, sizeof(path), "%s/memory.reclaim", t->cgroup);
 			force_enter(w, F_MEMCG_RECLAIM);
-			write_file(path, "4M");
+			shrinkfs_write_file(path, "4M");
 			force_leave(w, F_MEMCG_RECLAIM);
 			count(w, OP_MEMCG_RECLAIM, 1);
 		} else {
 			/* Reclaim in the walkers' own allocations for a moment. */
 			snprintf(path, sizeof(path), "%s/memory.current", t->cgroup);
-			if (read_file(path, usage, sizeof(usage)) > 0) {
+			if (shrinkfs_read_text(path, usage, sizeof(usage)) > 0) {
 				snprintf(usage, sizeof(usage), "%llu",
 					 strtoull(usage, NULL, 10) * 3 / 4);
 				snprintf(path, sizeof(path), "%s/memory.high",
 					 t->cgroup);
-				write_file(path, usage);
+				shrinkfs_write_file(path, usage);
 				pause_up_to(w, 50000);
-				write_file(path, "max");
+				shrinkfs_write_file(path, "max");
 				count(w, OP_MEMCG_SQUEEZE, 1);
 			}
 		}
@@ -743,7 +714,7 @@ static void collect_module_counters(struct torture *t, const char *mnt)
 		return;
 	snprintf(path, sizeof(path), "/sys/fs/shrinkfs/%u:%u/stats",
 		 major(st.st_dev), minor(st.st_dev));
-	if (read_file(path, text, sizeof(text)) <= 0)
+	if (shrinkfs_read_text(path, text, sizeof(text)) <= 0)
 		return;
 	pthread_mutex_lock(&t->module_lock);
 	for (line = strtok_r(text, "\n", &save); line;
@@ -901,19 +872,19 @@ static bool enter_memcg(struct torture *t)
 	if (access(CGROUP_ROOT "/cgroup.controllers", F_OK) &&
 	    mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL))
 		return false;
-	if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
+	if (shrinkfs_write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
 		return false;
 	snprintf(t->cgroup, sizeof(t->cgroup), CGROUP_ROOT "/shrinkfs-torture-%d",
 		 getpid());
 	if (mkdir(t->cgroup, 0755) && errno != EEXIST)
 		return false;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", t->cgroup);
-	return write_file(path, "0") == 0;
+	return shrinkfs_write_file(path, "0") == 0;
 }
 
 static void leave_memcg(struct torture *t)
 {
-	write_file(CGROUP_ROOT "/cgroup.procs", "0");
+	shrinkfs_write_file(CGROUP_ROOT "/cgroup.procs", "0");
 	rmdir(t->cgroup);
 }
 
@@ -1058,7 +1029,7 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 		reap_interval_ms =
 			reap_intervals_ms[below(setup, ARRAY_SIZE(reap_intervals_ms))];
 		snprintf(params, sizeof(params), "%u", reap_interval_ms);
-		ASSERT_EQ(0, write_file(PARAMS "reap_interval_ms", params));
+		ASSERT_EQ(0, shrinkfs_write_file(PARAMS "reap_interval_ms", params));
 	}
 	if (round == 1)
 		ksft_print_msg("torture: reaper %s\n", t->reaper ? "on" :
@@ -1080,7 +1051,8 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 		usleep(100000);
 		if (shrinkfs_seconds(CLOCK_MONOTONIC) - last_progress >= t->progress_seconds) {
 			last_progress = shrinkfs_seconds(CLOCK_MONOTONIC);
-			print_progress(t, before, shrinkfs_seconds(CLOCK_MONOTONIC) - started, round);
+			print_progress(t, before,
+				       shrinkfs_seconds(CLOCK_MONOTONIC) - started, round);
 		}
 	}
 	__atomic_store_n(&t->stop, true, __ATOMIC_RELAXED);
