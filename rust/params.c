@@ -12,6 +12,7 @@
 #include <linux/mutex.h>
 #include <linux/printk.h>
 #include <linux/random.h>
+#include <linux/sysfs.h>
 #include <linux/workqueue.h>
 
 #include "params.h"
@@ -27,8 +28,14 @@ static const bool have_reaper;
 #define REAP_INTERVAL_MAX_MS	60000
 #define EVICT_DELAY_MAX_MS	10000
 
-static unsigned int race_delay_us;
-static unsigned int evict_delay_ms;
+/* A parameter of 0..max, read without a lock. */
+struct bounded_param {
+	unsigned int value;
+	unsigned int max;
+};
+
+static struct bounded_param race_delay_us = { .max = RACE_DELAY_MAX_US };
+static struct bounded_param evict_delay_ms = { .max = EVICT_DELAY_MAX_MS };
 static unsigned int reap_interval_ms;
 
 /* Protects periodic_reap and the arming of periodic_reap_work. */
@@ -51,39 +58,34 @@ static int parse_bounded(const char *val, const char *name, unsigned int max,
 	return 0;
 }
 
-static int race_delay_set(const char *val, const struct kernel_param *kp)
+static int bounded_set(const char *val, const struct kernel_param *kp)
 {
+	struct bounded_param *param = kp->arg;
 	unsigned int n;
-	int ret = parse_bounded(val, "race_delay_us", RACE_DELAY_MAX_US, &n);
+	int ret = parse_bounded(val, kp->name, param->max, &n);
 
 	if (!ret)
-		WRITE_ONCE(race_delay_us, n);
+		WRITE_ONCE(param->value, n);
 	return ret;
 }
 
-static const struct kernel_param_ops race_delay_ops = {
-	.set = race_delay_set,
-	.get = param_get_uint,
+static int bounded_get(char *buffer, const struct kernel_param *kp)
+{
+	const struct bounded_param *param = kp->arg;
+
+	return sysfs_emit(buffer, "%u\n", READ_ONCE(param->value));
+}
+
+static const struct kernel_param_ops bounded_ops = {
+	.set = bounded_set,
+	.get = bounded_get,
 };
-module_param_cb(race_delay_us, &race_delay_ops, &race_delay_us, 0644);
+
+module_param_cb(race_delay_us, &bounded_ops, &race_delay_us, 0644);
 MODULE_PARM_DESC(race_delay_us,
 		 "Widest random stall (us) in ->evict_inode, ->d_release and the reaper between collecting and killing, to widen race windows (0..1000, default 0: off)");
 
-static int evict_delay_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int n;
-	int ret = parse_bounded(val, "evict_delay_ms", EVICT_DELAY_MAX_MS, &n);
-
-	if (!ret)
-		WRITE_ONCE(evict_delay_ms, n);
-	return ret;
-}
-
-static const struct kernel_param_ops evict_delay_ops = {
-	.set = evict_delay_set,
-	.get = param_get_uint,
-};
-module_param_cb(evict_delay_ms, &evict_delay_ops, &evict_delay_ms, 0644);
+module_param_cb(evict_delay_ms, &bounded_ops, &evict_delay_ms, 0644);
 MODULE_PARM_DESC(evict_delay_ms,
 		 "Sleep (ms) in ->evict_inode after the eviction is counted, as a filesystem waiting for its storage would; a dentry whose kill evicts its inode stays dying that long (0..10000, default 0: off)");
 
@@ -142,7 +144,7 @@ MODULE_PARM_DESC(reap_interval_ms,
 
 void shrinkfs_race_window(void)
 {
-	unsigned int max = READ_ONCE(race_delay_us);
+	unsigned int max = READ_ONCE(race_delay_us.value);
 
 	if (max)
 		udelay(get_random_u32_below(max + 1));
@@ -150,7 +152,7 @@ void shrinkfs_race_window(void)
 
 void shrinkfs_evict_delay(void)
 {
-	unsigned int ms = READ_ONCE(evict_delay_ms);
+	unsigned int ms = READ_ONCE(evict_delay_ms.value);
 
 	if (ms)
 		msleep(ms);
