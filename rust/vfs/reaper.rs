@@ -191,9 +191,12 @@ unsafe fn collect_aliases(inode: *mut bindings::inode, list: &mut ShrinkList) ->
 }
 
 /// One pass of the reaper: collects up to `per_super` dentries of each
-/// mounted superblock of `fs_type` (a registration of `T`), holds them for `hold_ms` milliseconds
-/// (the window in which umount must wait for or steal them), then kills what
-/// is left. Returns how many it collected.
+/// mounted superblock of `fs_type` (a registration of `T`), holds them for
+/// `hold_ms` milliseconds (the window in which umount must wait for or steal
+/// them), then kills what is left. Returns how many it collected.
+///
+/// A hold breaks `dput_to_list()`'s rule to shrink promptly, on purpose: it
+/// stretches the window a real reaper stuck elsewhere would open.
 pub(crate) fn reap<T: FileSystem>(
     fs_type: &'static FileSystemType,
     per_super: usize,
