@@ -299,6 +299,12 @@ pub fn ensure(req: &Request) -> Result<Kernel> {
 
 /// The base build, then one build per extra patch, each from the one before.
 pub fn ensure_chain(req: &Request) -> Result<Vec<Kernel>> {
+    // A mistyped path fails now, not after the base build.
+    for patch in &req.extra_patches {
+        if !patch.is_file() {
+            bail!("no patch file at {}", patch.display());
+        }
+    }
     let mut inputs = Inputs::gather(req)?;
     let mut dir = req.cache.join(format!("{}-{}", req.variant, inputs.key()));
     let mut chain = vec![build_tree(req, &inputs, &dir, None)?];
@@ -352,6 +358,8 @@ fn build_tree(
                 }
             }
             Some((base, patch)) => {
+                // Refused before the copy of a whole tree, not after.
+                patch_tree(base, patch, true)?;
                 copy_base_tree(base, dir)?;
                 // The base was patched already; only this patch is new.
                 apply_patch(dir, patch)?;
@@ -432,15 +440,23 @@ fn copy_base_tree(base: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn apply_patch(dir: &Path, patch: &Path) -> Result<()> {
-    let output = Command::new("patch")
-        .args([
-            "-p1",
-            "--batch",
-            "--forward",
-            "--no-backup-if-mismatch",
-            "-d",
-        ])
+/// Applies `patch` to the tree in `dir` exactly (fuzz 0: a hunk whose
+/// context moved on a new base is refused, not placed in whatever function
+/// now looks alike), or only tries it (`dry_run`).
+fn patch_tree(dir: &Path, patch: &Path, dry_run: bool) -> Result<()> {
+    let mut cmd = Command::new("patch");
+    cmd.args([
+        "-p1",
+        "--batch",
+        "--forward",
+        "--fuzz=0",
+        "--no-backup-if-mismatch",
+    ]);
+    if dry_run {
+        cmd.arg("--dry-run");
+    }
+    let output = cmd
+        .arg("-d")
         .arg(dir)
         .arg("-i")
         .arg(patch)
@@ -448,12 +464,17 @@ fn apply_patch(dir: &Path, patch: &Path) -> Result<()> {
         .context("running patch (is it installed? `make setup`)")?;
     if !output.status.success() {
         bail!(
-            "patch {} does not apply:\n{}{}",
-            file_name(patch),
+            "patch {} does not apply with fuzz 0:\n{}{}",
+            patch.display(),
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    Ok(())
+}
+
+fn apply_patch(dir: &Path, patch: &Path) -> Result<()> {
+    patch_tree(dir, patch, false)?;
     eprintln!("kernel: applied {}", file_name(patch));
     Ok(())
 }
@@ -563,6 +584,28 @@ mod tests {
     fn patch_code_keeps_a_change_to_the_code() {
         let changed = DIFF.replace("+b", "+c");
         assert_ne!(patch_code(changed.as_bytes()), patch_code(DIFF.as_bytes()));
+    }
+
+    #[test]
+    fn a_patch_that_needs_fuzz_is_refused() {
+        let dir = std::env::temp_dir().join(format!("shrinkfs-fuzz-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let lines: String = (1..=9).map(|i| format!("line {i}\n")).collect();
+        fs::write(dir.join("f"), lines.replace("line 2\n", "line two\n")).unwrap();
+        let hunk = |context: &str| {
+            format!(
+                "--- a/f\n+++ b/f\n@@ -2,5 +2,5 @@\n {context}\n line 3\n-line 4\n+line four\n line 5\n line 6\n"
+            )
+        };
+        let exact = dir.join("exact.patch");
+        let fuzzy = dir.join("fuzzy.patch");
+        fs::write(&exact, hunk("line two")).unwrap();
+        fs::write(&fuzzy, hunk("line 2")).unwrap();
+        let refused = patch_tree(&dir, &fuzzy, true).unwrap_err();
+        let exact_applies = patch_tree(&dir, &exact, true);
+        fs::remove_dir_all(&dir).unwrap();
+        assert!(format!("{refused:#}").contains("does not apply with fuzz 0"));
+        exact_applies.unwrap();
     }
 
     #[test]

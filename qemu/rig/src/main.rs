@@ -7,6 +7,7 @@ mod hostroot;
 mod initramfs;
 mod kernel;
 mod monitor;
+mod mutant;
 mod progress;
 mod qemu;
 mod results;
@@ -25,6 +26,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::initramfs::Initramfs;
 use crate::kernel::Kernel;
 use crate::qemu::{Accel, Boot, Clock};
+use crate::splat::Splat;
 use crate::verdict::{Check, Expectations};
 
 #[derive(Parser)]
@@ -445,6 +447,7 @@ fn prepare(guest: &GuestArgs, name: &str, append: &str, files: &[(&str, &Path)])
         memory_mib: guest.memory_mib,
         timeout: Duration::from_secs(guest.timeout),
         stall: (guest.stall > 0).then(|| Duration::from_secs(guest.stall)),
+        stop_after_splat: None,
         out_dir,
         verbose: guest.verbose,
     })
@@ -893,14 +896,40 @@ const TORTURE_OVERHEAD: Duration = Duration::from_secs(600);
 /// One torture run: where it went, and what came of it.
 struct TortureOutcome {
     checks: Vec<Check>,
-    /// Seconds into the torture of the first splat, if there was one.
-    first_splat: Option<f64>,
+    /// Each splat, with its seconds into the torture.
+    splats: Vec<(Splat, Option<f64>)>,
     report_path: PathBuf,
 }
 
 impl TortureOutcome {
     fn failed(&self) -> bool {
         verdict::tally(&self.checks).1 > 0
+    }
+
+    /// How a mutant-check seed ended: caught by the first splat the mutant
+    /// expects (for the unmutated kernel, by any splat), or failed for
+    /// another reason, or clean.
+    fn verdict(&self, mutant: Option<&mutant::Mutant>) -> torture::SeedVerdict {
+        let splats: Vec<Splat> = self.splats.iter().map(|(s, _)| s.clone()).collect();
+        let caught = match mutant {
+            Some(mutant) => mutant.catch(&splats),
+            None => splats.first(),
+        };
+        if let Some(splat) = caught {
+            let index = splats.iter().position(|s| s == splat).unwrap_or(0);
+            return torture::SeedVerdict::Caught {
+                kind: splat.kind,
+                seconds: self.splats[index].1,
+            };
+        }
+        match self
+            .checks
+            .iter()
+            .find(|c| c.status == verdict::Status::Failed)
+        {
+            Some(check) => torture::SeedVerdict::Other(check.name.clone()),
+            None => torture::SeedVerdict::Clean,
+        }
     }
 }
 
@@ -917,6 +946,8 @@ struct TortureSpec<'a> {
     repeat: String,
     /// A host command run beside the torture.
     load: Option<&'a str>,
+    /// Stop at the first splat (a campaign's question is whether and when).
+    stop_at_splat: bool,
 }
 
 fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureOutcome> {
@@ -938,6 +969,9 @@ fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureOutco
     boot.timeout = boot
         .timeout
         .max(Duration::from_secs(spec.duration) + TORTURE_OVERHEAD);
+    if spec.stop_at_splat {
+        boot.stop_after_splat = Some(SPLAT_REPORT_GRACE);
+    }
     let expect = Expectations {
         debug_kernel: !guest.no_debug,
         splats: vec![],
@@ -963,7 +997,13 @@ fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureOutco
     let report_path = boot.out_dir.join("report.txt");
     fs::write(&report_path, &text)?;
     Ok(TortureOutcome {
-        first_splat: torture::time_to_first_splat(&console, &splat::scan(&console)),
+        splats: splat::scan(&console)
+            .into_iter()
+            .map(|s| {
+                let seconds = torture::seconds_into(&console, &s);
+                (s, seconds)
+            })
+            .collect(),
         checks,
         report_path,
     })
@@ -989,6 +1029,7 @@ fn torture(args: &TortureArgs) -> Result<ExitCode> {
             race_delays: &args.race_delays,
             repeat: repeat.trim_end().to_string(),
             load: args.load.as_deref(),
+            stop_at_splat: false,
         },
     )?;
     verdict::print(&outcome.checks);
@@ -999,6 +1040,11 @@ fn torture(args: &TortureArgs) -> Result<ExitCode> {
     Ok(summarise(&outcome.checks))
 }
 
+/// How long a mutant-check guest runs on after its first splat: the
+/// report's own lines (a KASAN report, a hung task's stack) reach the
+/// console within it, and the seed's question is answered.
+const SPLAT_REPORT_GRACE: Duration = Duration::from_secs(5);
+
 /// Share of seeds on which a mutant must be caught.
 const MUTANT_DETECTION_SHARE: f64 = 0.9;
 
@@ -1007,26 +1053,40 @@ const MUTANT_DETECTION_SHARE: f64 = 0.9;
 /// kernel; passes if every mutant is caught on at least 90% of the seeds
 /// with the first set of delays, and the unmutated kernel on none with any.
 fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
+    // Every mutant is read (and its expectations checked) before any build.
+    let mutants = args
+        .mutants
+        .iter()
+        .map(|path| mutant::Mutant::read(path))
+        .collect::<Result<Vec<_>>>()?;
     let seeds: Vec<u32> = (0..args.seeds).map(|i| args.first_seed + i).collect();
-    let mut kernels: Vec<(String, Option<PathBuf>)> = vec![];
+    let mut kernels: Vec<(String, Option<&mutant::Mutant>)> = vec![];
     if !args.no_baseline {
         kernels.push(("unmutated".to_string(), None));
     }
-    for mutant in &args.mutants {
-        let name = mutant
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .context("a mutant is a file")?
-            .to_string();
-        kernels.push((name, Some(mutant.clone())));
-    }
+    kernels.extend(mutants.iter().map(|m| (m.name.clone(), Some(m))));
     let cpus = args.rig.cpus;
     let mut checks = vec![];
-    let mut table = torture::DetectionTable::new(&args.race_delay_sets);
+    // All kernels first: a mutant that does not apply or build fails its
+    // own line at once, not hours into the runs of the others.
+    let mut guests = vec![];
     for (name, mutant) in kernels {
-        let guest = mutant_guest(&args, &name, mutant.as_deref())?;
-        let mut knobs = match &mutant {
-            Some(path) => format!(" MUTANT={}", path.display()),
+        match mutant_guest(&args, &name, mutant.map(|m| m.path.as_path())) {
+            Ok(guest) => guests.push((name, mutant, guest)),
+            Err(e) => {
+                eprintln!("mutant-check: {name}: {e:#}");
+                checks.push(Check::new(
+                    format!("kernel builds: {name}"),
+                    false,
+                    format!("{e:#}"),
+                ));
+            }
+        }
+    }
+    let mut table = torture::DetectionTable::new(&args.race_delay_sets);
+    for (name, mutant, guest) in guests {
+        let mut knobs = match mutant {
+            Some(m) => format!(" MUTANT={}", m.path.display()),
             None => String::new(),
         };
         if !args.append.trim().is_empty() {
@@ -1050,18 +1110,15 @@ fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
                             args.duration
                         ),
                         load: None,
+                        stop_at_splat: true,
                     },
                 )?;
-                let detail = match (outcome.failed(), outcome.first_splat) {
-                    (false, _) => "clean".to_string(),
-                    (true, Some(t)) => format!("caught: splat {t:.1} s into the torture"),
-                    (true, None) => "caught: a failed check without a splat".to_string(),
-                };
+                let verdict = outcome.verdict(mutant);
                 println!(
-                    "# {name}, race_delay_us {delays}, seed {seed}: {detail} ({})",
+                    "# {name}, race_delay_us {delays}, seed {seed}: {verdict} ({})",
                     outcome.report_path.display()
                 );
-                detection.add(outcome.failed(), outcome.first_splat);
+                detection.add(&verdict);
             }
             let line = format!(
                 "{name}, race_delay_us {delays}, {cpus} vCPUs: {}",
@@ -1070,16 +1127,23 @@ fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
             println!("# {line}");
             // The unmutated kernel must be clean with every set; a mutant
             // is held to the first one, the others are reported.
-            match (&mutant, set) {
+            match (mutant, set) {
                 (None, _) => checks.push(Check::new(
                     format!("clean: {name}, race_delay_us {delays}"),
-                    detection.caught == 0,
+                    detection.caught == 0 && detection.others == 0,
                     line,
                 )),
-                (Some(_), 0) => checks.push(Check::new(
+                (Some(m), 0) => checks.push(Check::new(
                     format!("mutant caught: {name}, race_delay_us {delays}"),
                     detection.caught as f64 >= MUTANT_DETECTION_SHARE * seeds.len() as f64,
-                    line,
+                    format!(
+                        "{line}; expected: {}",
+                        m.expected
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" | ")
+                    ),
                 )),
                 (Some(_), _) => {}
             }

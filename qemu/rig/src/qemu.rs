@@ -66,6 +66,10 @@ pub struct Boot {
     /// A guest whose results channel (TAP and progress lines) stays silent
     /// this long has stopped making progress: it is dumped and stopped.
     pub stall: Option<Duration>,
+    /// A campaign that asks only whether and when a kernel splats stops the
+    /// guest this long after the console's first report (time for the
+    /// report itself to print).
+    pub stop_after_splat: Option<Duration>,
     /// Where `console.log` and `results.log` go.
     pub out_dir: PathBuf,
     /// Echo the whole console, not only a status line.
@@ -108,8 +112,9 @@ impl Share {
 pub struct Finished {
     pub console_log: PathBuf,
     pub results_log: PathBuf,
-    /// Only for a guest stopped early (time limit, no progress): why, and
-    /// what became of the SysRq task dump asked for before QEMU was killed.
+    /// Only for a guest stopped early (time limit, no progress, a splat in a
+    /// campaign): why, and what became of the SysRq task dump asked for
+    /// before QEMU was killed.
     pub hang_dump: Option<String>,
     pub seconds: f64,
     /// Each results line with when the host saw it, in seconds after QEMU
@@ -172,6 +177,14 @@ impl Boot {
         Ok(())
     }
 
+    /// The first splat's header, once `stop_after_splat` has passed since it.
+    fn splat_grace_over(&self, first_splat: &Mutex<Option<(Instant, String)>>) -> Option<String> {
+        let grace = self.stop_after_splat?;
+        let seen = first_splat.lock().unwrap_or_else(|e| e.into_inner());
+        let (when, line) = seen.as_ref()?;
+        (when.elapsed() > grace).then(|| crate::splat::message(line).to_string())
+    }
+
     /// Runs the guest to its end (or the time limit), echoing what its test
     /// programs print on the results channel.
     pub fn run(&self, label: &str) -> Result<Finished> {
@@ -191,10 +204,12 @@ impl Boot {
             .context("starting qemu-system-x86_64 (run `make setup`)")?;
 
         let last_console = Arc::new(Mutex::new(String::new()));
+        let first_splat = Arc::new(Mutex::new(None::<(Instant, String)>));
         let console_thread = {
             let stdout = child.stdout.take().expect("piped stdout");
             let mut log = File::create(&console_log)?;
             let last = Arc::clone(&last_console);
+            let splat = Arc::clone(&first_splat);
             let verbose = self.verbose;
             thread::spawn(move || {
                 for line in BufReader::new(stdout).split(b'\n') {
@@ -204,6 +219,12 @@ impl Boot {
                     let text = String::from_utf8_lossy(&line).trim_end().to_string();
                     if verbose {
                         eprintln!("{text}");
+                    }
+                    if crate::splat::starts_report(&text) {
+                        splat
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert_with(|| (Instant::now(), text.clone()));
                     }
                     *last.lock().unwrap_or_else(|e| e.into_inner()) = text;
                 }
@@ -230,6 +251,17 @@ impl Boot {
             }
             if let Some(status) = child.try_wait()? {
                 break status;
+            }
+            if let Some(header) = self.splat_grace_over(&first_splat) {
+                status_line.finish();
+                let why = format!(
+                    "stopped {} s after its first splat ({header}): the campaign has its answer",
+                    self.stop_after_splat.unwrap_or_default().as_secs()
+                );
+                eprintln!("{label}: {why}");
+                hang_dump = Some(why);
+                let _ = child.kill();
+                break child.wait()?;
             }
             let why = if start.elapsed() > self.timeout {
                 Some(format!("no end after {} s", self.timeout.as_secs()))

@@ -32,7 +32,7 @@ const KINDS: &[(&str, &str)] = &[
     ("RCU", r"^WARNING: suspicious RCU usage"),
     (
         "RCU stall",
-        r"^(rcu: )?INFO: rcu_\w+ (self-)?detected stalls",
+        r"^(rcu: )?INFO: rcu_\w+ (self-)?detected (expedited )?stalls? on",
     ),
     ("dentry still in use", r"^BUG: Dentry .* still in use"),
     ("busy inodes", r"^VFS: Busy inodes after unmount"),
@@ -54,7 +54,7 @@ const KINDS: &[(&str, &str)] = &[
     ("BUG", r"^kernel BUG at "),
     ("BUG", r"^BUG: "),
     ("Oops", r"^Oops: "),
-    ("Oops", r"general protection fault"),
+    ("Oops", r"^general protection fault"),
     ("panic", r"^Kernel panic - not syncing"),
 ];
 
@@ -70,9 +70,12 @@ static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         .collect()
 });
 
-/// The printk timestamp `[   12.345678] ` that starts every kernel line.
-static TIMESTAMP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*\[\s*(\d+\.\d+)\]\s?").expect("valid regex"));
+/// The printk timestamp `[   12.345678] ` that starts every kernel line,
+/// with the caller id `[ C16]`/`[  T123]` of `PRINTK_CALLER` kernels
+/// (syzbot's consoles) after it.
+static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*\[\s*(\d+\.\d+)\](\[\s*[CT]\d+\])?\s?").expect("valid regex")
+});
 
 /// What `WARN()` prints before its message.
 const CUT_HERE: &str = "------------[ cut here ]------------";
@@ -102,6 +105,20 @@ pub fn message(line: &str) -> &str {
 /// The printk timestamp of a console line, in seconds since boot.
 pub fn timestamp(line: &str) -> Option<f64> {
     TIMESTAMP.captures(line)?.get(1)?.as_str().parse().ok()
+}
+
+/// The kinds of report the scanner names, each once.
+pub fn kinds() -> impl Iterator<Item = &'static str> {
+    KINDS
+        .iter()
+        .enumerate()
+        .filter(|(i, (kind, _))| !KINDS[..*i].iter().any(|(k, _)| k == kind))
+        .map(|(_, (kind, _))| *kind)
+}
+
+/// Whether a console line is the header of a report.
+pub fn starts_report(line: &str) -> bool {
+    classify(message(line)).is_some()
 }
 
 fn classify(msg: &str) -> Option<&'static str> {
@@ -217,7 +234,7 @@ mod tests {
     fn finds_and_names_every_sample_report() {
         for (name, kinds) in SPLAT_SAMPLES {
             let splats = scan(&sample("splats", name));
-            let found: Vec<_> = splats.iter().map(|s| s.kind).take(kinds.len()).collect();
+            let found: Vec<_> = splats.iter().map(|s| s.kind).collect();
             assert_eq!(&found, kinds, "{name}");
             // The report comes with its stack or details, not just a header.
             assert!(
@@ -245,6 +262,42 @@ mod tests {
     fn strips_printk_timestamps() {
         assert_eq!(message("[   12.345678] BUG: KASAN: x\r"), "BUG: KASAN: x");
         assert_eq!(message("plain"), "plain");
+    }
+
+    #[test]
+    fn caller_ids_are_part_of_the_prefix() {
+        let line = "[   64.612345][ C16] BUG: KASAN: slab-use-after-free in d_walk";
+        assert_eq!(message(line), "BUG: KASAN: slab-use-after-free in d_walk");
+        assert_eq!(timestamp(line), Some(64.612345));
+        assert!(starts_report(
+            "[ 1.0][  T123] WARNING: CPU: 0 PID: 123 at fs/dcache.c:1 x"
+        ));
+        assert_eq!(scan(line)[0].kind, "KASAN");
+    }
+
+    #[test]
+    fn rcu_stall_headers_of_both_shapes() {
+        for header in [
+            "rcu: INFO: rcu_sched self-detected stall on CPU",
+            "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+            "INFO: rcu_sched detected stalls on CPUs/tasks:",
+            "rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: {",
+        ] {
+            assert_eq!(
+                scan(&format!("[ 9.0] {header}\n"))[0].kind,
+                "RCU stall",
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fault_is_named_only_at_the_start_of_a_message() {
+        assert_eq!(
+            scan("[ 3.0] general protection fault, probably for non-canonical address 0xdffffc0000000000: 0000 [#1]\n")[0].kind,
+            "Oops"
+        );
+        assert!(scan("[ 3.0] lkdtm: provoking a general protection fault\n").is_empty());
     }
 
     #[test]

@@ -39,10 +39,14 @@ pub const HOST_LOAD: &str = "host-load";
 /// How long after the torture's start the first splat came, in seconds:
 /// `None` without splats; the whole boot counts if the marker is missing.
 pub fn time_to_first_splat(console: &str, splats: &[Splat]) -> Option<f64> {
-    let first = splats.first()?;
+    seconds_into(console, splats.first()?)
+}
+
+/// Seconds from the torture's start marker (or the boot) to `splat`.
+pub fn seconds_into(console: &str, splat: &Splat) -> Option<f64> {
     let lines: Vec<&str> = console.lines().collect();
     let at = lines
-        .get(first.line.checked_sub(1)?)
+        .get(splat.line.checked_sub(1)?)
         .and_then(|l| splat::timestamp(l))?;
     let start = lines
         .iter()
@@ -206,22 +210,67 @@ pub fn distribution(times: &mut [f64]) -> String {
 #[derive(Debug, Default)]
 pub struct Detection {
     pub caught: usize,
-    /// Seconds into the torture of each caught run's first splat.
+    /// Runs that failed without the splat the mutant expects.
+    pub others: usize,
+    /// Seconds into the torture of each caught run's catching splat.
     pub times: Vec<f64>,
 }
 
+/// How one seed of a mutant check ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeedVerdict {
+    Clean,
+    /// A splat the mutant expects (any splat, for the unmutated kernel).
+    Caught {
+        kind: &'static str,
+        seconds: Option<f64>,
+    },
+    /// Failed, but not with an expected splat: the check that failed first.
+    Other(String),
+}
+
+impl std::fmt::Display for SeedVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SeedVerdict::Clean => f.write_str("clean"),
+            SeedVerdict::Caught {
+                kind,
+                seconds: Some(s),
+            } => write!(f, "caught: {kind} splat {s:.1} s into the torture"),
+            SeedVerdict::Caught {
+                kind,
+                seconds: None,
+            } => write!(f, "caught: {kind} splat"),
+            SeedVerdict::Other(check) => {
+                write!(f, "not caught, failed otherwise: {check}")
+            }
+        }
+    }
+}
+
 impl Detection {
-    pub fn add(&mut self, caught: bool, first_splat: Option<f64>) {
-        if caught {
-            self.caught += 1;
-            self.times.extend(first_splat);
+    pub fn add(&mut self, verdict: &SeedVerdict) {
+        match verdict {
+            SeedVerdict::Clean => {}
+            SeedVerdict::Caught { seconds, .. } => {
+                self.caught += 1;
+                self.times.extend(seconds);
+            }
+            SeedVerdict::Other(_) => self.others += 1,
         }
     }
 
-    /// `3/10 (min 1.0 s, median 2.0 s, max 9.0 s)`.
+    /// `3/10 (min 1.0 s, median 2.0 s, max 9.0 s)`, and `; 1 other
+    /// failure` when some runs failed without the expected splat.
     pub fn describe(&self, seeds: usize) -> String {
         let mut times = self.times.clone();
-        format!("{}/{seeds} ({})", self.caught, distribution(&mut times))
+        let mut text = format!("{}/{seeds} ({})", self.caught, distribution(&mut times));
+        match self.others {
+            0 => {}
+            1 => text.push_str("; 1 other failure"),
+            n => text.push_str(&format!("; {n} other failures")),
+        }
+        text
     }
 }
 
@@ -247,8 +296,8 @@ impl DetectionTable {
     /// A Markdown table, caught runs over seeds with time to first splat.
     pub fn render(&self, seeds: usize, duration: u64, cpus: u32) -> String {
         let mut out = format!(
-            "Caught on how many of {seeds} seeds ({duration} s each, {cpus} vCPUs), \
-             with the time to the first splat:\n\n| kernel |"
+            "Caught (by a splat the mutant expects) on how many of {seeds} seeds \
+             ({duration} s each, {cpus} vCPUs), with the time to that splat:\n\n| kernel |"
         );
         for set in &self.delay_sets {
             let _ = write!(out, " race_delay_us {set} |");
@@ -289,15 +338,24 @@ mod tests {
     fn the_detection_table_has_a_column_per_delay_set() {
         let mut table = DetectionTable::new(&["0,10".to_string(), "0".to_string()]);
         let mut on = Detection::default();
-        on.add(true, Some(3.0));
-        on.add(true, None);
-        on.add(false, None);
-        table.push("m", vec![on, Detection::default()]);
+        on.add(&SeedVerdict::Caught {
+            kind: "KASAN",
+            seconds: Some(3.0),
+        });
+        on.add(&SeedVerdict::Caught {
+            kind: "hung task",
+            seconds: None,
+        });
+        on.add(&SeedVerdict::Clean);
+        let mut off = Detection::default();
+        off.add(&SeedVerdict::Other("guest ran to its end".into()));
+        table.push("m", vec![on, off]);
         assert_eq!(
-            "Caught on how many of 3 seeds (60 s each, 2 vCPUs), with the time to the first splat:\n\n\
+            "Caught (by a splat the mutant expects) on how many of 3 seeds (60 s each, 2 vCPUs), \
+             with the time to that splat:\n\n\
              | kernel | race_delay_us 0,10 | race_delay_us 0 |\n\
              |---|---|---|\n\
-             | m | 2/3 (min 3.0 s, median 3.0 s, max 3.0 s) | 0/3 (-) |\n",
+             | m | 2/3 (min 3.0 s, median 3.0 s, max 3.0 s) | 0/3 (-); 1 other failure |\n",
             table.render(3, 60, 2)
         );
     }
