@@ -15,14 +15,12 @@ use shrinkfs_bench::{KernelInfo, Meta, Mode, Results, Sample};
 
 use crate::kernel::{Kernel, Variant};
 use crate::progress::elapsed;
+use crate::protocol::program;
 use crate::qemu::Clock;
-use crate::results;
-use crate::splat;
+use crate::results::Report;
+use crate::splat::Splat;
+use crate::verdict::{self, Status};
 
-/// The guest program, where the initramfs puts it.
-pub const GUEST_PROGRAM: &str = "bench/shrinkfs_bench";
-/// Its name on the results channel (the guest init's `run_program`).
-const PROGRAM_NAME: &str = "shrinkfs_bench";
 /// Kernel parameters of every benchmark boot. The guest program holds RCU
 /// grace periods off during a timed call, and with none in flight every
 /// `call_rcu()` past `qhimark` queued callbacks (10^4 by default) takes
@@ -72,31 +70,31 @@ pub fn order(step: usize, seed: u64) -> usize {
     ((step % 2) as u64 ^ first) as usize
 }
 
-/// The figures one guest of `vcpus` vCPUs printed, or why there are none.
+/// The figures one guest of `vcpus` vCPUs printed, or why there are none;
+/// `splats` are what the scan found on its console.
 pub fn samples_of(
     console: &str,
-    results_log: &str,
+    report: &Report,
+    splats: &[Splat],
     kernel: &str,
     mode: Mode,
     rep: u32,
     vcpus: u32,
 ) -> Result<Vec<Sample>> {
-    let splats = splat::scan(console);
     if !splats.is_empty() {
         bail!(
             "the {kernel} kernel splatted during the benchmark: {}",
-            crate::verdict::describe(&splats)
+            verdict::describe(splats)
         );
     }
-    let report = results::parse(results_log);
-    let cpus = crate::verdict::cpus_check(console, &report, vcpus);
-    if cpus.status != crate::verdict::Status::Passed {
+    let cpus = verdict::cpus_check(console, report, vcpus);
+    if cpus.status != Status::Passed {
         bail!("the {kernel} guest: {}: {}", cpus.name, cpus.detail);
     }
     let program = report
         .programs
         .iter()
-        .find(|p| p.name == PROGRAM_NAME)
+        .find(|p| p.name == program::BENCH)
         .context("the guest never ran shrinkfs_bench")?;
     if program.exit != Some(0) {
         bail!(
@@ -164,6 +162,20 @@ pub fn step_label(rep: u32, reps: u32, subject: &str, mode: Mode, start: Instant
 mod tests {
     use super::*;
 
+    /// The samples of a guest's logs, parsed and scanned as the rig does.
+    fn samples_of_logs(
+        console: &str,
+        results_log: &str,
+        kernel: &str,
+        mode: Mode,
+        rep: u32,
+        vcpus: u32,
+    ) -> Result<Vec<Sample>> {
+        let report = crate::results::parse(results_log);
+        let splats = crate::splat::scan(console);
+        samples_of(console, &report, &splats, kernel, mode, rep, vcpus)
+    }
+
     #[test]
     fn order_alternates_pairs() {
         let seq: Vec<usize> = (0..8).map(|i| order(i, 0)).collect();
@@ -182,7 +194,7 @@ bench metric=umount shape=flat n=1000 dentries=1000 value=1234567
 shrinkfs-rig: end shrinkfs_bench 0
 shrinkfs-rig: done
 ";
-        let samples = samples_of("", results, "stock", Mode::Icount, 3, 1).unwrap();
+        let samples = samples_of_logs("", results, "stock", Mode::Icount, 3, 1).unwrap();
         assert_eq!(1, samples.len());
         assert_eq!("umount", samples[0].metric);
         assert_eq!(3, samples[0].rep);
@@ -191,12 +203,12 @@ shrinkfs-rig: done
     #[test]
     fn a_failed_or_splatting_guest_gives_no_samples() {
         let failed = "shrinkfs-rig: cpus online 0-1\nshrinkfs-rig: begin shrinkfs_bench\n# umount: EBUSY\nshrinkfs-rig: end shrinkfs_bench 1\n";
-        let err = samples_of("", failed, "stock", Mode::Wall, 1, 2).unwrap_err();
+        let err = samples_of_logs("", failed, "stock", Mode::Wall, 1, 2).unwrap_err();
         assert!(format!("{err:#}").contains("exited with"), "{err:#}");
         let console = "[    1.000000] BUG: KASAN: use-after-free in d_walk+0x1/0x2\n";
         let ok = "shrinkfs-rig: cpus online 0-1\nshrinkfs-rig: begin shrinkfs_bench\nbench metric=umount shape=flat n=2 dentries=2 value=9\nshrinkfs-rig: end shrinkfs_bench 0\n";
-        assert!(samples_of(console, ok, "patched", Mode::Wall, 1, 2).is_err());
-        let err = samples_of("", ok, "patched", Mode::Wall, 1, 4).unwrap_err();
+        assert!(samples_of_logs(console, ok, "patched", Mode::Wall, 1, 2).is_err());
+        let err = samples_of_logs("", ok, "patched", Mode::Wall, 1, 4).unwrap_err();
         assert!(format!("{err:#}").contains("all 4 vCPUs"), "{err:#}");
     }
 }

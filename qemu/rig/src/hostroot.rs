@@ -9,13 +9,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::protocol::param;
+use crate::protocol::share::{HOST_ROOT_TAG, PROBE_DIR_VAR, PROBE_TAG};
 use crate::qemu::{Finished, Share};
 use crate::verdict::Check;
-
-/// The 9p tag the guest init mounts as the host root.
-const HOST_ROOT_TAG: &str = "hostroot";
-/// The narrower share the check tries to escape from.
-const PROBE_TAG: &str = "probe";
 
 /// What the victim file holds before and, if the share holds, after.
 const VICTIM_CONTENT: &str = "the guest must not change this\n";
@@ -41,7 +38,7 @@ pub fn append(cwd: &Path) -> Result<String> {
     if cwd.chars().any(char::is_whitespace) || cwd.contains('"') {
         bail!("the guest cannot start in '{cwd}': a blank or quote in the path");
     }
-    Ok(format!(" RIG_HOST_ROOT=1 RIG_CWD={cwd}"))
+    Ok(format!(" {}=1 {}={cwd}", param::HOST_ROOT, param::CWD))
 }
 
 /// The host side of the read-only check: a directory with a victim file in
@@ -85,7 +82,10 @@ impl Probe {
         let path = out.join("host-root-check.sh");
         fs::write(
             &path,
-            format!("#!/bin/sh\nprobe_dir='{}'\n{body}", self.dir.display()),
+            format!(
+                "#!/bin/sh\n{PROBE_DIR_VAR}='{}'\n{body}",
+                self.dir.display()
+            ),
         )?;
         Ok(path)
     }

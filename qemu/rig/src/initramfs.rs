@@ -9,15 +9,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use cpio::newc::{Builder, ModeFileType};
 
+use crate::protocol::path;
+
 /// Debian's busybox-static installs its binary here.
 pub const BUSYBOX: &str = "/bin/busybox";
-
-/// Where things live inside the guest.
-pub const GUEST_MODULE: &str = "shrinkfs/shrinkfs.ko";
-pub const GUEST_SELFTESTS: &str = "selftests";
-pub const GUEST_RUN_SCRIPT: &str = "run-script";
-/// The host command run beside the torture (host-root guest only).
-pub const GUEST_LOAD_SCRIPT: &str = "load-script";
 
 enum Body {
     Directory,
@@ -51,7 +46,7 @@ impl Initramfs {
             "usr/sbin",
             "shrinkfs",
             "bench",
-            GUEST_SELFTESTS,
+            path::SELFTESTS,
         ] {
             fs.entries.push((dir.to_string(), Body::Directory));
         }
@@ -94,7 +89,7 @@ impl Initramfs {
         }
         for program in &programs {
             let name = program.file_name().unwrap_or_default().to_string_lossy();
-            self.add_host_file(&format!("{GUEST_SELFTESTS}/{name}"), program)?;
+            self.add_host_file(&format!("{}/{name}", path::SELFTESTS), program)?;
         }
         Ok(programs.len())
     }

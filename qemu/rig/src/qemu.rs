@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::progress::{elapsed, StatusLine};
-use crate::results::PROTOCOL;
+use crate::protocol::PREFIX;
 
 /// The kernel command line every guest gets. `oops=panic` and `panic=-1`
 /// make a dead kernel end the run at once; `kasan_multi_shot` reports every
@@ -244,7 +244,7 @@ impl Boot {
                 last_line = Instant::now();
                 arrivals.push((start.elapsed().as_secs_f64(), line.clone()));
                 status_line.finish();
-                match line.strip_prefix(PROTOCOL) {
+                match line.strip_prefix(PREFIX) {
                     Some(proto) => phase = proto.to_string(),
                     None => println!("{line}"),
                 }
@@ -305,7 +305,7 @@ impl Boot {
         let _ = console_thread.join();
         for line in results.new_lines() {
             arrivals.push((start.elapsed().as_secs_f64(), line.clone()));
-            if !line.starts_with(PROTOCOL) {
+            if !line.starts_with(PREFIX) {
                 println!("{line}");
             }
         }

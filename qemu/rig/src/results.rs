@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-/// Prefix of the guest init's own lines.
-pub const PROTOCOL: &str = "shrinkfs-rig: ";
+use crate::protocol::{fact, BEGIN, DONE, END, PREFIX};
 
 /// kselftest's exit code for "skipped".
 const KSFT_SKIP: i32 = 4;
@@ -79,7 +78,7 @@ impl Report {
     /// How many CPUs the guest had online as its init started, from
     /// `/sys/devices/system/cpu/online`.
     pub fn cpus_online(&self) -> Option<u32> {
-        cpulist_len(self.fact("cpus online")?)
+        cpulist_len(self.fact(fact::CPUS_ONLINE)?)
     }
 }
 
@@ -139,17 +138,17 @@ pub fn parse(text: &str) -> Report {
     let mut current: Option<Program> = None;
     for line in text.lines() {
         let line = line.trim_end_matches('\r');
-        if let Some(proto) = line.strip_prefix(PROTOCOL) {
+        if let Some(proto) = line.strip_prefix(PREFIX) {
             let mut words = proto.split_whitespace();
             match (words.next(), words.next(), words.next()) {
-                (Some("begin"), Some(name), _) => {
+                (Some(BEGIN), Some(name), _) => {
                     report.programs.extend(current.take());
                     current = Some(Program {
                         name: name.to_string(),
                         ..Program::default()
                     });
                 }
-                (Some("end"), Some(name), Some(code)) => {
+                (Some(END), Some(name), Some(code)) => {
                     if let Some(mut program) = current.take() {
                         if program.name == name {
                             program.exit = code.parse().ok();
@@ -157,7 +156,7 @@ pub fn parse(text: &str) -> Report {
                         report.programs.push(program);
                     }
                 }
-                (Some("done"), _, _) => report.done = true,
+                (Some(DONE), _, _) => report.done = true,
                 (Some(key), Some(_), _) => {
                     let rest: Vec<&str> = proto.split_whitespace().collect();
                     // `debug_locks before 1` → key `debug_locks before`.

@@ -3,15 +3,10 @@
 
 use std::fmt::Write as _;
 
+use crate::protocol::{console, fact, program};
 use crate::results::Report;
 use crate::splat::{self, Splat};
 use crate::verdict::{self, Check, Status};
-
-/// What the guest init writes to the kernel log as the torture starts.
-pub const START_MARKER: &str = "shrinkfs-rig: torture start";
-
-/// The guest program that is the torture.
-pub const PROGRAM: &str = "torture_test";
 
 /// The module's `race_delay_us` values a round draws from by default: a
 /// quarter of the rounds without widened windows.
@@ -33,9 +28,6 @@ pub fn parse_race_delays(list: &str) -> Result<String, String> {
     Ok(list.to_string())
 }
 
-/// What the guest init calls the extra load's output on the results channel.
-pub const HOST_LOAD: &str = "host-load";
-
 /// How long after the torture's start the first splat came, in seconds:
 /// `None` without splats; the whole boot counts if the marker is missing.
 pub fn time_to_first_splat(console: &str, splats: &[Splat]) -> Option<f64> {
@@ -50,15 +42,11 @@ pub fn seconds_into(console: &str, splat: &Splat) -> Option<f64> {
         .and_then(|l| splat::timestamp(l))?;
     let start = lines
         .iter()
-        .find(|l| splat::message(l) == START_MARKER)
+        .find(|l| splat::message(l) == console::TORTURE_START)
         .and_then(|l| splat::timestamp(l))
         .unwrap_or(0.0);
     Some((at - start).max(0.0))
 }
-
-/// What the torture writes to the kernel log as a round starts, its knobs
-/// after it.
-const ROUND_MARKER: &str = "shrinkfs-torture: round ";
 
 /// The knobs of the round the first splat came in: the last round line on
 /// the console before it.
@@ -68,8 +56,8 @@ pub fn round_of_first_splat<'a>(console: &'a str, splats: &[Splat]) -> Option<&'
         .lines()
         .take(first.line)
         .map(splat::message)
-        .filter(|m| m.starts_with(ROUND_MARKER))
-        .filter_map(|m| m.strip_prefix("shrinkfs-torture: "))
+        .filter(|m| m.starts_with(console::TORTURE_ROUND))
+        .filter_map(|m| m.strip_prefix(console::TORTURE_PREFIX))
         .last()
 }
 
@@ -78,9 +66,9 @@ pub fn summary(report: &Report) -> Vec<String> {
     report
         .programs
         .iter()
-        .filter(|p| p.name == PROGRAM)
+        .filter(|p| p.name == program::TORTURE)
         .flat_map(|p| &p.output)
-        .filter_map(|l| l.strip_prefix("# torture: "))
+        .filter_map(|l| l.strip_prefix(program::TORTURE_SUMMARY))
         .map(str::to_string)
         .collect()
 }
@@ -96,6 +84,8 @@ pub struct Run<'a> {
     pub race_delays: &'a str,
     pub checks: &'a [Check],
     pub console: &'a str,
+    /// What the scan found on `console`.
+    pub splats: &'a [Splat],
     pub console_path: &'a str,
     pub report: &'a Report,
     /// The host command that ran beside the torture, if any.
@@ -105,7 +95,7 @@ pub struct Run<'a> {
 /// The report: verdict, how to repeat, the counters, the first splat.
 pub fn render(run: &Run<'_>) -> String {
     let (passed, failed, _) = verdict::tally(run.checks);
-    let splats = splat::scan(run.console);
+    let splats = run.splats;
     let mut out = String::new();
     let verdict = if failed == 0 { "PASS" } else { "FAIL" };
     let _ = writeln!(
@@ -144,14 +134,14 @@ pub fn render(run: &Run<'_>) -> String {
     if let Some(load) = run.load {
         render_load(&mut out, load, run.report);
     }
-    match (splats.first(), time_to_first_splat(run.console, &splats)) {
+    match (splats.first(), time_to_first_splat(run.console, splats)) {
         (Some(first), Some(seconds)) => {
             let _ = writeln!(
                 out,
                 "\nfirst splat, {seconds:.1} s into the torture ({} in all):",
                 splats.len()
             );
-            if let Some(round) = round_of_first_splat(run.console, &splats) {
+            if let Some(round) = round_of_first_splat(run.console, splats) {
                 let _ = writeln!(out, "  (in {round})");
             }
             for line in &first.excerpt {
@@ -169,9 +159,12 @@ pub fn render(run: &Run<'_>) -> String {
 /// its last lines. It informs; the verdict comes from the scan and checks.
 fn render_load(out: &mut String, load: &str, report: &Report) {
     let _ = writeln!(out, "\nextra load: {load}");
-    let program = report.programs.iter().find(|p| p.name == HOST_LOAD);
-    let lasted = match report.fact("load running-at-end") {
-        Some("stopped") => "it ran for the whole torture and was stopped at its end",
+    let program = report
+        .programs
+        .iter()
+        .find(|p| p.name == program::HOST_LOAD);
+    let lasted = match report.fact(fact::LOAD_AT_END) {
+        Some(fact::LOAD_STOPPED) => "it ran for the whole torture and was stopped at its end",
         Some(_) => "it ended before the torture did",
         None => "it never started (no host root?)",
     };
@@ -192,130 +185,6 @@ fn render_load(out: &mut String, load: &str, report: &Report) {
     }
 }
 
-/// `min / median / max` of detection times, or `-`.
-pub fn distribution(times: &mut [f64]) -> String {
-    if times.is_empty() {
-        return "-".to_string();
-    }
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
-    format!(
-        "min {:.1} s, median {median:.1} s, max {:.1} s",
-        times[0],
-        times[times.len() - 1]
-    )
-}
-
-/// How often one kernel was caught over a set of seeds, and how soon.
-#[derive(Debug, Default)]
-pub struct Detection {
-    pub caught: usize,
-    /// Runs that failed without the splat the mutant expects.
-    pub others: usize,
-    /// Seconds into the torture of each caught run's catching splat.
-    pub times: Vec<f64>,
-}
-
-/// How one seed of a mutant check ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SeedVerdict {
-    Clean,
-    /// A splat the mutant expects (any splat, for the unmutated kernel).
-    Caught {
-        kind: &'static str,
-        seconds: Option<f64>,
-    },
-    /// Failed, but not with an expected splat: the check that failed first.
-    Other(String),
-}
-
-impl std::fmt::Display for SeedVerdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SeedVerdict::Clean => f.write_str("clean"),
-            SeedVerdict::Caught {
-                kind,
-                seconds: Some(s),
-            } => write!(f, "caught: {kind} splat {s:.1} s into the torture"),
-            SeedVerdict::Caught {
-                kind,
-                seconds: None,
-            } => write!(f, "caught: {kind} splat"),
-            SeedVerdict::Other(check) => {
-                write!(f, "not caught, failed otherwise: {check}")
-            }
-        }
-    }
-}
-
-impl Detection {
-    pub fn add(&mut self, verdict: &SeedVerdict) {
-        match verdict {
-            SeedVerdict::Clean => {}
-            SeedVerdict::Caught { seconds, .. } => {
-                self.caught += 1;
-                self.times.extend(seconds);
-            }
-            SeedVerdict::Other(_) => self.others += 1,
-        }
-    }
-
-    /// `3/10 (min 1.0 s, median 2.0 s, max 9.0 s)`, and `; 1 other
-    /// failure` when some runs failed without the expected splat.
-    pub fn describe(&self, seeds: usize) -> String {
-        let mut times = self.times.clone();
-        let mut text = format!("{}/{seeds} ({})", self.caught, distribution(&mut times));
-        match self.others {
-            0 => {}
-            1 => text.push_str("; 1 other failure"),
-            n => text.push_str(&format!("; {n} other failures")),
-        }
-        text
-    }
-}
-
-/// The mutant check's summary: a row per kernel, a column per set of race
-/// delays.
-pub struct DetectionTable {
-    delay_sets: Vec<String>,
-    rows: Vec<(String, Vec<Detection>)>,
-}
-
-impl DetectionTable {
-    pub fn new(delay_sets: &[String]) -> Self {
-        DetectionTable {
-            delay_sets: delay_sets.to_vec(),
-            rows: vec![],
-        }
-    }
-
-    pub fn push(&mut self, kernel: &str, row: Vec<Detection>) {
-        self.rows.push((kernel.to_string(), row));
-    }
-
-    /// A Markdown table, caught runs over seeds with time to first splat.
-    pub fn render(&self, seeds: usize, duration: u64, cpus: u32) -> String {
-        let mut out = format!(
-            "Caught (by a splat the mutant expects) on how many of {seeds} seeds \
-             ({duration} s each, {cpus} vCPUs), with the time to that splat:\n\n| kernel |"
-        );
-        for set in &self.delay_sets {
-            let _ = write!(out, " race_delay_us {set} |");
-        }
-        out.push_str("\n|---|");
-        out.push_str(&"---|".repeat(self.delay_sets.len()));
-        out.push('\n');
-        for (kernel, row) in &self.rows {
-            let _ = write!(out, "| {kernel} |");
-            for detection in row {
-                let _ = write!(out, " {} |", detection.describe(seeds));
-            }
-            out.push('\n');
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,32 +201,6 @@ mod tests {
         assert!(parse_race_delays("1001").is_err());
         assert!(parse_race_delays("-1").is_err());
         assert!(parse_race_delays(&format!("{}1", "1,".repeat(16))).is_err());
-    }
-
-    #[test]
-    fn the_detection_table_has_a_column_per_delay_set() {
-        let mut table = DetectionTable::new(&["0,10".to_string(), "0".to_string()]);
-        let mut on = Detection::default();
-        on.add(&SeedVerdict::Caught {
-            kind: "KASAN",
-            seconds: Some(3.0),
-        });
-        on.add(&SeedVerdict::Caught {
-            kind: "hung task",
-            seconds: None,
-        });
-        on.add(&SeedVerdict::Clean);
-        let mut off = Detection::default();
-        off.add(&SeedVerdict::Other("guest ran to its end".into()));
-        table.push("m", vec![on, off]);
-        assert_eq!(
-            "Caught (by a splat the mutant expects) on how many of 3 seeds (60 s each, 2 vCPUs), \
-             with the time to that splat:\n\n\
-             | kernel | race_delay_us 0,10 | race_delay_us 0 |\n\
-             |---|---|---|\n\
-             | m | 2/3 (min 3.0 s, median 3.0 s, max 3.0 s) | 0/3 (-); 1 other failure |\n",
-            table.render(3, 60, 2)
-        );
     }
 
     const CONSOLE: &str = "\
@@ -390,19 +233,10 @@ mod tests {
 
     #[test]
     fn without_a_marker_the_boot_counts() {
-        let console = CONSOLE.replace(START_MARKER, "something else");
+        let console = CONSOLE.replace(console::TORTURE_START, "something else");
         let splats = splat::scan(&console);
         let seconds = time_to_first_splat(&console, &splats).expect("a splat");
         assert!((seconds - 10.5).abs() < 1e-9, "{seconds}");
-    }
-
-    #[test]
-    fn distribution_is_min_median_max() {
-        assert_eq!("-", distribution(&mut []));
-        assert_eq!(
-            "min 0.5 s, median 2.0 s, max 9.0 s",
-            distribution(&mut [9.0, 0.5, 2.0])
-        );
     }
 
     #[test]

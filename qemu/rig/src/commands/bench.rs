@@ -1,0 +1,196 @@
+//! `bench`: the benchmark's kernels built, booted in turn in each mode, and
+//! their samples handed to `shrinkfs_bench` for the report and the gate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use crate::bench;
+use crate::guest::{build_module, prepare, GuestArgs, KernelsAndGuests, Outcome};
+use crate::kernel;
+use crate::protocol::{mode, param, path};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Boots of each kernel in each mode.
+    #[arg(long, default_value_t = 10)]
+    reps: u32,
+    /// Nominal dentry counts, comma-separated.
+    #[arg(long, default_value = "1000,3000,10000,30000,100000")]
+    sizes: String,
+    #[arg(long, default_value = "flat,bushy,deep")]
+    shapes: String,
+    /// The largest size that also gets the tmpfs reference.
+    #[arg(long, default_value_t = 10000)]
+    tmpfs_max: u64,
+    /// `icount`, `wall` or both, comma-separated.
+    #[arg(long, default_value = "icount,wall")]
+    modes: String,
+    /// Which kernel of each pair boots first.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// An extra patch on the patched kernel only (e.g. one that makes a
+    /// dentry kill dearer, to see the gate fail).
+    #[arg(long = "patch")]
+    extra_patches: Vec<PathBuf>,
+    #[arg(long, default_value_t = 4096)]
+    memory_mib: u32,
+    /// The guest's benchmark program.
+    #[arg(long)]
+    program: PathBuf,
+    /// `--accel` is for the wall-clock boots; icount is always TCG.
+    #[command(flatten)]
+    rig: KernelsAndGuests,
+}
+
+pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
+    let modes: Vec<shrinkfs_bench::Mode> = args
+        .modes
+        .split(',')
+        .map(|m| match m.trim() {
+            "icount" => Ok(shrinkfs_bench::Mode::Icount),
+            "wall" => Ok(shrinkfs_bench::Mode::Wall),
+            other => bail!("unknown bench mode '{other}' (known: icount, wall)"),
+        })
+        .collect::<Result<_>>()?;
+    let sizes: Vec<u64> = args
+        .sizes
+        .split(',')
+        .map(|n| n.trim().parse().with_context(|| format!("bad size '{n}'")))
+        .collect::<Result<_>>()?;
+    let shapes: Vec<String> = args
+        .shapes
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
+    let out = args.rig.out.join("bench");
+    let mut subjects = vec![];
+    for (variant, label) in bench::VARIANTS {
+        let extra = if variant == kernel::Variant::PatchedPerf {
+            args.extra_patches.clone()
+        } else {
+            vec![]
+        };
+        let built = args.rig.kernel(variant, extra)?;
+        let module = build_module(&args.rig.repo, &built.build_dir, &out.join(label))?;
+        let config_hash = bench::config_hash(&built.build_dir)?;
+        subjects.push(bench::Subject {
+            label,
+            kernel: built,
+            module,
+            config_hash,
+        });
+    }
+    let append = format!(
+        "{} {} {}={} {}={} {}={}",
+        bench::KERNEL_PARAMS,
+        mode::BENCH,
+        param::BENCH_SIZES,
+        args.sizes,
+        param::BENCH_SHAPES,
+        args.shapes,
+        param::BENCH_TMPFS_MAX,
+        args.tmpfs_max
+    );
+    let steps = args.reps as usize * modes.len() * 2;
+    let start = std::time::Instant::now();
+    let mut samples = vec![];
+    let mut done = 0;
+    for rep in 1..=args.reps {
+        for &mode in &modes {
+            for turn in 0..2 {
+                let subject = &subjects[bench::order((rep as usize - 1) * 2 + turn, args.seed)];
+                let guest = GuestArgs {
+                    memory_mib: args.memory_mib,
+                    no_debug: true,
+                    // One sample at 10^5 dentries under icount is minutes
+                    // of silence: only the time limit holds.
+                    stall: 0,
+                    ..args
+                        .rig
+                        .guest(&subject.kernel, subject.module.clone(), out.join("boots"))
+                };
+                let mut boot = prepare(
+                    &guest,
+                    &format!("{}-{mode}", subject.label),
+                    &append,
+                    &[(path::BENCH_PROGRAM, args.program.as_path())],
+                )?;
+                boot.clock = bench::clock(mode);
+                eprintln!(
+                    "# bench [{}/{steps}] rep {rep}/{}: {} kernel, {mode} mode; ETA {}",
+                    done + 1,
+                    args.reps,
+                    subject.label,
+                    bench::eta(start, done, steps)
+                );
+                let finished = boot.run(&bench::step_label(
+                    rep,
+                    args.reps,
+                    subject.label,
+                    mode,
+                    start,
+                ))?;
+                if finished.timed_out() {
+                    bail!(
+                        "the {} guest timed out; console: {}",
+                        subject.label,
+                        finished.console_log.display()
+                    );
+                }
+                let outcome = Outcome::read(finished)?;
+                let mut got = bench::samples_of(
+                    &outcome.console,
+                    &outcome.report,
+                    &outcome.splats,
+                    subject.label,
+                    mode,
+                    rep,
+                    boot.vcpus(),
+                )
+                .with_context(|| format!("console: {}", outcome.finished.console_log.display()))?;
+                eprintln!(
+                    "# bench: {} figures in {:.1} s",
+                    got.len(),
+                    outcome.finished.seconds
+                );
+                samples.append(&mut got);
+                done += 1;
+            }
+        }
+    }
+    let meta = shrinkfs_bench::Meta {
+        kernels: subjects
+            .iter()
+            .map(|s| (s.label.to_string(), s.info()))
+            .collect(),
+        accelerator: format!("{:?}", args.rig.accel).to_lowercase(),
+        kernel_params: bench::KERNEL_PARAMS.to_string(),
+        seed: args.seed,
+        reps: args.reps,
+        sizes,
+        shapes,
+        started: format!(
+            "{} s after the Unix epoch",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs()
+                - start.elapsed().as_secs()
+        ),
+        host: format!(
+            "{} CPUs",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        ),
+    };
+    let results = bench::finish(meta, samples, &out)?;
+    let violations = results.violations();
+    for v in &violations {
+        println!("bench-check: {v}");
+    }
+    println!("{}", shrinkfs_bench::gate::verdict_line(&violations));
+    eprintln!("bench: report in {}", out.join("report.md").display());
+    Ok(ExitCode::SUCCESS)
+}
