@@ -167,6 +167,11 @@ impl Geometry {
         })
     }
 
+    /// The `depth`, `fanout` and `files` it was made with.
+    pub(crate) fn shape(&self) -> (u32, u32, u32) {
+        (self.depth, self.fanout, self.files)
+    }
+
     /// Number of directories, the root included.
     #[cfg(test)]
     pub(crate) fn dirs(&self) -> u64 {

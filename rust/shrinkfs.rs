@@ -30,6 +30,12 @@ pub(crate) enum OptionError {
     NoValue(&'static str),
     NotANumber(&'static str),
     Geometry(GeometryError),
+    /// A remount asked for another geometry than the mount has.
+    Remount {
+        key: &'static str,
+        mounted: u32,
+        asked: u32,
+    },
 }
 
 impl fmt::Display for OptionError {
@@ -38,6 +44,14 @@ impl fmt::Display for OptionError {
             OptionError::NoValue(key) => write!(f, "{key} needs a value ({key}=N)"),
             OptionError::NotANumber(key) => write!(f, "{key} must be a decimal number"),
             OptionError::Geometry(e) => e.fmt(f),
+            OptionError::Remount {
+                key,
+                mounted,
+                asked,
+            } => write!(
+                f,
+                "{key} cannot change on remount (mounted with {key}={mounted}, asked for {asked})"
+            ),
         }
     }
 }
@@ -116,7 +130,7 @@ const REAP_PER_SUPER: usize = 256;
 /// One pass of the cross-superblock reaper, holding for `hold_ms`.
 #[cfg(shrinkfs_reaper)]
 fn reap(hold_ms: usize) -> Result<i64> {
-    let taken = vfs::reap::<ShrinkFs>(&crate::SHRINKFS_TYPE, REAP_PER_SUPER, hold_ms as u32)?;
+    let taken = vfs::reap::<ShrinkFs>(&crate::SHRINKFS_TYPE, REAP_PER_SUPER, hold_ms as u32);
     Ok(taken as i64)
 }
 
@@ -132,7 +146,7 @@ pub(crate) fn periodic_reaper() -> Option<crate::params::PeriodicReaper> {
     #[cfg(shrinkfs_reaper)]
     {
         extern "C" fn pass() {
-            // A failed pass (out of memory) is retried at the next tick.
+            // Built with the reaper, a pass cannot fail.
             let _ = reap(0);
         }
         Some(crate::params::PeriodicReaper::start(pass))
@@ -214,6 +228,27 @@ impl FileSystem for ShrinkFs {
             geometry,
             counters: Counters::default(),
         })
+    }
+
+    fn reconfigure(mount: &Mount, options: &Options) -> Result<(), OptionError> {
+        let (depth, fanout, files) = mount.geometry.shape();
+        for (key, asked, mounted) in [
+            ("depth", options.depth, depth),
+            ("fanout", options.fanout, fanout),
+            ("files", options.files, files),
+        ] {
+            match asked {
+                Some(asked) if asked != mounted => {
+                    return Err(OptionError::Remount {
+                        key,
+                        mounted,
+                        asked,
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn root_ino(mount: &Mount) -> u64 {

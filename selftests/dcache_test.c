@@ -166,6 +166,39 @@ TEST_F(mount, generation_bump_invalidates_the_cached_subtree)
 	EXPECT_EQ(after.lookups, walked.lookups);
 }
 
+/*
+ * An invalidated directory kept alive by an open file is the alias
+ * d_splice_alias() hands the next lookup of its name: it must come back
+ * valid, or every later walk through it fails ->d_revalidate and is looked
+ * up again.
+ */
+TEST_F(mount, a_directory_kept_open_is_valid_after_its_relookup)
+{
+	struct shrinkfs_stats relooked, after;
+	char path[128];
+	struct stat st;
+	int d0, d1;
+
+	snprintf(path, sizeof(path), "%s/d0/d1", self->mnt);
+	d1 = open(path, O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, d1);
+	snprintf(path, sizeof(path), "%s/d0", self->mnt);
+	d0 = open(path, O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, d0);
+	ASSERT_EQ(0, ioctl(d0, SHRINKFS_IOC_BUMP_GENERATION, 0));
+	close(d0);
+
+	/* d1 is stale, invalidated but held open, then spliced back. */
+	snprintf(path, sizeof(path), "%s/d0/d1/f0", self->mnt);
+	ASSERT_EQ(0, stat(path, &st));
+	ASSERT_EQ(0, read_stats(self->root, &relooked));
+	ASSERT_EQ(0, stat(path, &st));
+	ASSERT_EQ(0, read_stats(self->root, &after));
+	EXPECT_EQ(0, (long)(after.stale_dentries - relooked.stale_dentries));
+	EXPECT_EQ(0, (long)(after.lookups - relooked.lookups));
+	close(d1);
+}
+
 TEST_F(mount, control_errors)
 {
 	struct shrinkfs_stats stats;

@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 
 #include "kselftest_harness.h"
 
@@ -85,6 +86,28 @@ TEST_F(module, is_read_only)
 	EXPECT_EQ(EROFS, errno);
 	EXPECT_EQ(-1, open(path, O_CREAT | O_WRONLY, 0644));
 	EXPECT_EQ(EROFS, errno);
+	ASSERT_EQ(0, umount(self->mnt));
+}
+
+TEST_F(module, stays_read_only_across_a_remount)
+{
+	struct statvfs sv;
+	char path[128];
+
+	ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, "depth=1"));
+	/* Without MS_RDONLY a remount asks for read-write. */
+	ASSERT_EQ(0, mount(NULL, self->mnt, NULL, MS_REMOUNT, NULL));
+	ASSERT_EQ(0, statvfs(self->mnt, &sv));
+	EXPECT_TRUE(sv.f_flag & ST_RDONLY);
+	snprintf(path, sizeof(path), "%s/new", self->mnt);
+	EXPECT_EQ(-1, mkdir(path, 0755));
+	EXPECT_EQ(EROFS, errno);
+	/* The geometry it was mounted with may be named again, no other. */
+	EXPECT_EQ(0, mount(NULL, self->mnt, NULL, MS_REMOUNT | MS_RDONLY,
+			   "depth=1"));
+	EXPECT_EQ(-1, mount(NULL, self->mnt, NULL, MS_REMOUNT | MS_RDONLY,
+			    "depth=2"));
+	EXPECT_EQ(EINVAL, errno);
 	ASSERT_EQ(0, umount(self->mnt));
 }
 

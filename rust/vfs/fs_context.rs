@@ -33,6 +33,7 @@ pub(crate) struct ContextOps {
     parse_option: unsafe fn(*mut bindings::fs_context, &[u8], Option<&[u8]>) -> c_int,
     free: unsafe fn(*mut bindings::fs_context),
     fill_super: unsafe fn(*mut bindings::super_block, *mut bindings::fs_context) -> c_int,
+    reconfigure: unsafe fn(*mut bindings::super_block, *mut bindings::fs_context) -> c_int,
 }
 
 struct Tables<T>(PhantomData<T>);
@@ -42,6 +43,7 @@ impl<T: FileSystem> Tables<T> {
         parse_option: parse_option::<T>,
         free: free::<T>,
         fill_super: fill_super::<T>,
+        reconfigure: reconfigure::<T>,
     };
 }
 
@@ -149,6 +151,43 @@ unsafe fn fill_super<T: FileSystem>(
         unsafe { super_block::fill::<T>(sb, data) }?;
         Ok(0)
     })
+}
+
+/// # Safety
+///
+/// `sb` is a mounted superblock of `T` (its `s_umount` held by the VFS) and
+/// `fc` the context that reconfigures it.
+unsafe fn reconfigure<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    fc: *mut bindings::fs_context,
+) -> c_int {
+    // SAFETY: Guaranteed by the caller.
+    let options = match unsafe { options_of::<T>(fc) } {
+        Ok(options) => options,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: A mounted superblock of `T` has its state (caller).
+    let data = unsafe { super_block::data::<T>(sb) };
+    match T::reconfigure(data, options) {
+        Ok(()) => 0,
+        // SAFETY: Guaranteed by the caller.
+        Err(why) => unsafe { invalid(fc, &why) },
+    }
+}
+
+/// `->reconfigure`, after `helpers.c` kept the superblock read-only.
+///
+/// # Safety
+///
+/// Called by the VFS (through `helpers.c`) with a mounted superblock of a
+/// registered shrinkfs type and the context that reconfigures it.
+#[no_mangle]
+unsafe extern "C" fn shrinkfs_vfs_reconfigure_super(
+    sb: *mut bindings::super_block,
+    fc: *mut bindings::fs_context,
+) -> c_int {
+    // SAFETY: Guaranteed by the caller.
+    unsafe { (ops_of(fc).reconfigure)(sb, fc) }
 }
 
 /// # Safety

@@ -16,6 +16,8 @@
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/kobject.h>
+#include <linux/lockdep.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 
@@ -47,9 +49,20 @@ static int shrinkfs_vfs_parse_param(struct fs_context *fc,
 	return ret == SHRINKFS_VFS_NOT_MINE ? -ENOPARAM : ret;
 }
 
+/*
+ * A remount keeps the superblock read-only whatever it asks for, as
+ * squashfs does, and the filesystem refuses options it cannot change.
+ */
+static int shrinkfs_vfs_reconfigure(struct fs_context *fc)
+{
+	fc->sb_flags |= SB_RDONLY;
+	return shrinkfs_vfs_reconfigure_super(fc->root->d_sb, fc);
+}
+
 static const struct fs_context_operations shrinkfs_vfs_context_ops = {
 	.get_tree	= shrinkfs_vfs_get_tree,
 	.parse_param	= shrinkfs_vfs_parse_param,
+	.reconfigure	= shrinkfs_vfs_reconfigure,
 	.free		= shrinkfs_vfs_free_fc,
 };
 
@@ -73,6 +86,27 @@ void **shrinkfs_vfs_fc_fs_private(struct fs_context *fc)
 int shrinkfs_vfs_fc_invalid(struct fs_context *fc, const char *msg)
 {
 	return invalfc(fc, "%s", msg);
+}
+
+bool shrinkfs_vfs_need_resched(void)
+{
+	return need_resched();
+}
+
+void shrinkfs_vfs_cond_resched(void)
+{
+	cond_resched();
+}
+
+/*
+ * __iget(): the caller holds @inode->i_lock and has seen none of I_NEW,
+ * I_FREEING and I_WILL_FREE, so the inode has a reference already and
+ * this one keeps it on its superblock's list.
+ */
+void shrinkfs_vfs_hold_inode(struct inode *inode)
+{
+	lockdep_assert_held(&inode->i_lock);
+	__iget(inode);
 }
 
 bool shrinkfs_vfs_dir_emit_dots(struct file *file, struct dir_context *ctx)

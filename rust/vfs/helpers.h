@@ -12,6 +12,7 @@ struct dir_context;
 struct file;
 struct file_system_type;
 struct fs_context;
+struct inode;
 struct kobject;
 struct super_block;
 
@@ -26,6 +27,9 @@ int shrinkfs_vfs_init_fs_context(struct fs_context *fc);
 struct file_system_type *shrinkfs_vfs_fc_fs_type(struct fs_context *fc);
 void **shrinkfs_vfs_fc_fs_private(struct fs_context *fc);
 int shrinkfs_vfs_fc_invalid(struct fs_context *fc, const char *msg);
+bool shrinkfs_vfs_need_resched(void);
+void shrinkfs_vfs_cond_resched(void);
+void shrinkfs_vfs_hold_inode(struct inode *inode);
 bool shrinkfs_vfs_dir_emit_dots(struct file *file, struct dir_context *ctx);
 bool shrinkfs_vfs_dir_emit(struct dir_context *ctx, const char *name, int len,
 			   u64 ino, unsigned int type);
@@ -38,6 +42,8 @@ void shrinkfs_vfs_sysfs_remove(struct kobject *dir);
 
 /* Implemented in Rust. */
 int shrinkfs_vfs_fill_super(struct super_block *sb, struct fs_context *fc);
+int shrinkfs_vfs_reconfigure_super(struct super_block *sb,
+				   struct fs_context *fc);
 int shrinkfs_vfs_parse_option(struct fs_context *fc, const char *key,
 			      const char *value);
 void shrinkfs_vfs_free_fc(struct fs_context *fc);

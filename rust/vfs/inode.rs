@@ -4,10 +4,68 @@
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
+use core::marker::PhantomData;
+use core::ptr;
+
 use kernel::bindings;
 use kernel::prelude::*;
 
 use super::{operations, super_block, Event, FileSystem, InodeKind};
+
+/// A new inode, locked (`I_NEW`) and seen by nobody but its creator: set up
+/// and published by [`New::publish`], or failed with `iget_failed()` when
+/// dropped.
+///
+/// Its birth is counted ([`Event::InodeNew`]) when it is made, so that the
+/// eviction `iget_failed()` runs has its matching event.
+///
+/// # Invariants
+///
+/// `inode` is a new inode of a superblock of `T` with `I_NEW` set, and this
+/// owns the reference `iget_locked()` returned for it.
+struct New<T: FileSystem> {
+    inode: *mut bindings::inode,
+    _fs: PhantomData<T>,
+}
+
+impl<T: FileSystem> New<T> {
+    /// Gives the inode its kind and unlocks it for everyone.
+    fn publish(self, kind: InodeKind) -> *mut bindings::inode {
+        let inode = self.inode;
+        core::mem::forget(self);
+        // SAFETY: A new inode is locked (`I_NEW`) and invisible to everyone
+        // but us until `unlock_new_inode()` (type invariant), so its fields
+        // can be written freely; the operation tables are constants of `T`
+        // with static lifetime.
+        unsafe {
+            match kind {
+                InodeKind::Dir { nlink } => {
+                    (*inode).i_mode = (bindings::S_IFDIR | 0o555) as _;
+                    (*inode).i_op = operations::dir_inode_operations::<T>();
+                    (*inode).__bindgen_anon_3.i_fop = operations::dir_file_operations::<T>();
+                    bindings::set_nlink(inode, nlink);
+                }
+                InodeKind::File { size } => {
+                    (*inode).i_mode = (bindings::S_IFREG | 0o444) as _;
+                    (*inode).__bindgen_anon_3.i_fop = operations::file_operations::<T>();
+                    (*inode).i_size = size as _;
+                    bindings::set_nlink(inode, 1);
+                }
+            }
+            bindings::simple_inode_init_ts(inode);
+            bindings::unlock_new_inode(inode);
+        }
+        inode
+    }
+}
+
+impl<T: FileSystem> Drop for New<T> {
+    fn drop(&mut self) {
+        // SAFETY: The inode is new and locked, and this owns its reference
+        // (type invariant), which `iget_failed()` drops.
+        unsafe { bindings::iget_failed(self.inode) };
+    }
+}
 
 /// Returns inode `ino` of `sb` with one reference the caller owns, reading it
 /// in through [`FileSystem::inode_kind`] if the inode cache does not hold it.
@@ -24,39 +82,24 @@ pub(super) unsafe fn iget<T: FileSystem>(
     if inode.is_null() {
         return Err(ENOMEM);
     }
-    // SAFETY: `iget_locked()` returned a referenced inode; `i_state` is only
-    // read here, and `I_NEW` stays set until we unlock it below.
-    if unsafe { (*inode).i_state } & bindings::I_NEW == 0 {
+    // SAFETY: `iget_locked()` returned a referenced inode. Only its creator
+    // clears `I_NEW`, but other bits of a cached inode's `i_state` change
+    // under `i_lock` meanwhile: one untorn read, as `READ_ONCE()` does.
+    let i_state = unsafe { ptr::read_volatile(ptr::addr_of!((*inode).i_state)) };
+    if i_state & bindings::I_NEW == 0 {
         return Ok(inode);
     }
     // SAFETY: Guaranteed by the caller.
     let data = unsafe { super_block::data::<T>(sb) };
-    let Some(kind) = T::inode_kind(data, ino) else {
-        // SAFETY: The inode is new and locked; this drops our reference.
-        unsafe { bindings::iget_failed(inode) };
-        return Err(ENOENT);
+    T::event(data, Event::InodeNew);
+    // INVARIANT: `iget_locked()` made it new and gave us its reference.
+    let new = New::<T> {
+        inode,
+        _fs: PhantomData,
     };
-    // SAFETY: A new inode is locked (`I_NEW`) and invisible to everyone but
-    // us until `unlock_new_inode()`, so its fields can be written freely; the
-    // operation tables are constants of `T` with static lifetime.
-    unsafe {
-        match kind {
-            InodeKind::Dir { nlink } => {
-                (*inode).i_mode = (bindings::S_IFDIR | 0o555) as _;
-                (*inode).i_op = operations::dir_inode_operations::<T>();
-                (*inode).__bindgen_anon_3.i_fop = operations::dir_file_operations::<T>();
-                bindings::set_nlink(inode, nlink);
-            }
-            InodeKind::File { size } => {
-                (*inode).i_mode = (bindings::S_IFREG | 0o444) as _;
-                (*inode).__bindgen_anon_3.i_fop = operations::file_operations::<T>();
-                (*inode).i_size = size as _;
-                bindings::set_nlink(inode, 1);
-            }
-        }
-        bindings::simple_inode_init_ts(inode);
-        T::event(data, Event::InodeNew);
-        bindings::unlock_new_inode(inode);
+    match T::inode_kind(data, ino) {
+        Some(kind) => Ok(new.publish(kind)),
+        // Dropping `new` fails the inode.
+        None => Err(ENOENT),
     }
-    Ok(inode)
 }

@@ -5,7 +5,8 @@
 //! 6.12 has no `kernel::fs`, so this layer follows the shape of
 //! `kernel::block::mq`: a trait the filesystem implements, operation tables
 //! built per implementation as constants, and C callbacks that dispatch to
-//! the trait. Every `unsafe` block of the module lives below this directory;
+//! the trait. Every `unsafe` block of the module lives below this directory,
+//! but for `params.rs`, the calls into the C module parameters;
 //! `helpers.c` holds what 6.12's Rust bindings cannot reach.
 //!
 //! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
@@ -18,6 +19,7 @@ mod inode;
 mod operations;
 #[cfg(shrinkfs_reaper)]
 mod reaper;
+mod spinlock;
 mod super_block;
 mod sysfs;
 
@@ -85,8 +87,9 @@ pub(crate) trait FileSystem: Sized + 'static {
     /// `statfs(2)`'s `f_type`.
     const MAGIC: u64;
 
-    /// Mount options as parsed so far.
-    type Options: Default;
+    /// Mount options as parsed so far. A mount context, and so its options,
+    /// may be made by one task and freed by another.
+    type Options: Default + Send;
 
     /// Per-superblock state (`s_fs_info`). It is dropped by `kill_sb` after
     /// every dentry and inode of the superblock is gone.
@@ -106,6 +109,10 @@ pub(crate) trait FileSystem: Sized + 'static {
 
     /// The state of a new superblock mounted with `options`.
     fn new_super(options: &Self::Options) -> Result<Self::Data, Self::OptionError>;
+
+    /// Whether a remount with `options` may go ahead on a superblock with
+    /// state `data`; the superblock stays read-only either way.
+    fn reconfigure(data: &Self::Data, options: &Self::Options) -> Result<(), Self::OptionError>;
 
     fn root_ino(data: &Self::Data) -> u64;
 

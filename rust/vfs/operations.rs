@@ -103,9 +103,12 @@ pub(super) fn file_operations<T: FileSystem>() -> &'static bindings::file_operat
 /// Called by the VFS with an inode of `T` being evicted.
 unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut bindings::inode) {
     // SAFETY: The inode and its superblock are live while it is evicted, and
-    // eviction happens before `kill_sb` drops the state.
+    // eviction happens before `kill_sb` drops the state:
+    // `generic_shutdown_super()` evicts every inode before `kill_anon_super()`
+    // returns. `i_data` is reached by pointer: the page cache's own locks
+    // guard it, not a Rust borrow.
     unsafe {
-        bindings::truncate_inode_pages_final(&mut (*inode).i_data);
+        bindings::truncate_inode_pages_final(ptr::addr_of_mut!((*inode).i_data));
         bindings::clear_inode(inode);
         T::race_window();
         T::event(super_block::data::<T>((*inode).i_sb), Event::InodeEvict);
@@ -145,6 +148,20 @@ pub(super) unsafe fn generation<'a>(inode: *mut bindings::inode) -> &'a AtomicUs
     unsafe { AtomicUsize::from_ptr(ptr::addr_of_mut!((*inode).i_private).cast()) }
 }
 
+/// The directory generation a dentry of a shrinkfs mount was looked up in,
+/// kept in its `d_fsdata`.
+///
+/// # Safety
+///
+/// `dentry` is a live dentry of a shrinkfs mount: nothing but this function
+/// touches `d_fsdata` of those, and only atomically (it is read in RCU walk
+/// mode while a lookup that splices the dentry back may restamp it).
+unsafe fn stamp<'a>(dentry: *mut bindings::dentry) -> &'a AtomicUsize {
+    // SAFETY: `d_fsdata` is a pointer-sized, pointer-aligned field of a live
+    // dentry that is only ever accessed through this atomic view (caller).
+    unsafe { AtomicUsize::from_ptr(ptr::addr_of_mut!((*dentry).d_fsdata).cast()) }
+}
+
 /// Whether a dentry is as new as its directory's generation.
 ///
 /// # Safety
@@ -172,8 +189,8 @@ unsafe extern "C" fn d_revalidate<T: FileSystem>(dentry: *mut bindings::dentry, 
     }
     // SAFETY: `dir` is the live directory inode of the parent (above).
     let current = unsafe { generation(dir) }.load(Ordering::Acquire);
-    // SAFETY: `d_fsdata` of our dentries holds the generation `lookup` saw.
-    let seen = unsafe { (*dentry).d_fsdata } as usize;
+    // SAFETY: `dentry` is a live dentry of `T` (caller).
+    let seen = unsafe { stamp(dentry) }.load(Ordering::Acquire);
     if seen == current {
         return 1;
     }
@@ -197,8 +214,10 @@ unsafe extern "C" fn d_init<T: FileSystem>(dentry: *mut bindings::dentry) -> c_i
 /// Called by the VFS with a dentry of `T` being freed.
 unsafe extern "C" fn d_release<T: FileSystem>(dentry: *mut bindings::dentry) {
     T::race_window();
-    // SAFETY: The dentry is live in this callback; a release after `kill_sb`
-    // dropped the state reads freed memory, which KASAN reports.
+    // SAFETY: The dentry is live in this callback, and its superblock's state
+    // too: `generic_shutdown_super()` kills every dentry of the superblock
+    // (`shrink_dcache_for_umount()`, which waits for those on other shrink
+    // lists) before `kill_anon_super()` returns and `kill_sb` drops the state.
     unsafe { T::event(super_block::data::<T>((*dentry).d_sb), Event::DentryRelease) };
 }
 
@@ -224,12 +243,10 @@ unsafe extern "C" fn lookup<T: FileSystem>(
     // SAFETY: A superblock with a directory being looked up has its state.
     let data = unsafe { super_block::data::<T>(sb) };
     T::event(data, Event::Lookup);
-    // SAFETY: `dir` is live, and the new dentry is ours to set up until it is
-    // spliced in below.
-    unsafe {
-        let seen = generation(dir).load(Ordering::Acquire);
-        (*dentry).d_fsdata = seen as *mut c_void;
-    }
+    // SAFETY: `dir` is live (caller).
+    let seen = unsafe { generation(dir) }.load(Ordering::Acquire);
+    // SAFETY: `dentry` is a live dentry of `T` (caller).
+    unsafe { stamp(dentry) }.store(seen, Ordering::Release);
     let inode = match T::lookup(data, dir_ino, name) {
         // A negative dentry: the name is cached as absent.
         None => core::ptr::null_mut(),
@@ -240,7 +257,18 @@ unsafe extern "C" fn lookup<T: FileSystem>(
         },
     };
     // SAFETY: `d_splice_alias()` takes over our inode reference (or null).
-    unsafe { bindings::d_splice_alias(inode, dentry) }
+    let alias = unsafe { bindings::d_splice_alias(inode, dentry) };
+    // A directory has one dentry: if it has one already (an invalidated
+    // dentry kept alive by a cwd or an open file), the walk goes on with
+    // that one, which still carries the generation it was looked up in.
+    if let Ok(alias) = kernel::error::from_err_ptr(alias) {
+        if !alias.is_null() {
+            // SAFETY: `d_splice_alias()` returned a live, referenced dentry
+            // of the same superblock.
+            unsafe { stamp(alias) }.store(seen, Ordering::Release);
+        }
+    }
+    alias
 }
 
 /// # Safety

@@ -82,9 +82,9 @@ pub(super) unsafe fn fill<T: FileSystem>(sb: *mut bindings::super_block, data: T
 
 /// `kill_sb`: the sysfs directory (before `kill_anon_super()` frees the
 /// device number that names it), the anonymous-superblock teardown, then the
-/// state. A callback
-/// of the superblock that comes after this finds the state freed, which KASAN
-/// reports.
+/// state. No callback of the superblock comes after: `kill_anon_super()`'s
+/// `generic_shutdown_super()` kills every dentry and evicts every inode, and
+/// the shrinker is gone, before it returns.
 ///
 /// # Safety
 ///
