@@ -86,10 +86,27 @@ host-tests:
 	cargo clippy --release --quiet --all-targets -- -D warnings
 	cargo test --release --quiet
 
+# Code the Rust VFS layer must refuse (rust/compile_fail/), built in a copy of
+# the module: the build must fail, and only with the type errors it is for.
+CF_DIR = $(OUT)/compile-fail
+compile-fail: kernel
+	@rm -rf $(CF_DIR) && mkdir -p $(CF_DIR) && cp -a Kbuild rust $(CF_DIR)/
+	@find $(CF_DIR) -name '*.o' -delete
+	@if $(MAKE) -C $(kdir) M=$(CF_DIR) LLVM=1 ARCH=x86_64 SHRINKFS_COMPILE_FAIL=1 \
+		modules > $(CF_DIR)/build.log 2>&1; then \
+		echo "compile-fail: rust/compile_fail/ compiled ($(CF_DIR)/build.log)"; exit 1; fi
+	@errors=$$(grep -c '^error\[' $(CF_DIR)/build.log); \
+	mismatches=$$(grep -c 'expected `&FileSystemType<Other>`, found `&FileSystemType<ShrinkFs>`' \
+		$(CF_DIR)/build.log); \
+	if [ "$$errors" -eq 0 ] || [ "$$errors" -ne "$$mismatches" ]; then \
+		echo "compile-fail: $$errors errors, $$mismatches of them the expected type mismatch"; \
+		grep -A6 '^error' $(CF_DIR)/build.log; exit 1; fi; \
+	echo "compile-fail: refused, $$mismatches type mismatches (FileSystemType<Other> vs <ShrinkFs>)"
+
 # kmemleak is built in but asleep; the check wakes it, and the guest init scans
 # for leaks after the tests. selftests/known-failures/$(KERNEL).json names the
 # tests that reproduce bugs of that kernel: they must fail there.
-check: host-tests module selftests
+check: host-tests module selftests compile-fail
 	@$(RIG) check $(guest_args) $(call host_root,$(or $(GUEST),busybox)) \
 		--append "kmemleak=on $(APPEND)" --self-test \
 		$(if $(wildcard selftests/known-failures/$(KERNEL).json),\
@@ -167,4 +184,4 @@ clean:
 	-$(MAKE) -C $(kdir) M=$(CURDIR) LLVM=1 ARCH=x86_64 clean 2>/dev/null
 	rm -rf $(OUT)
 
-.PHONY: all setup rig kernel module selftests host-tests check torture mutant-check vm boot-time bench bench-check scan clean cache-clean patches-check
+.PHONY: all setup rig kernel module selftests host-tests compile-fail check torture mutant-check vm boot-time bench bench-check scan clean cache-clean patches-check

@@ -8,6 +8,7 @@
 extern "C" {
     fn shrinkfs_race_window();
     fn shrinkfs_evict_delay();
+    #[cfg_attr(not(shrinkfs_reaper), allow(dead_code))]
     fn shrinkfs_periodic_reaper_start(reap: extern "C" fn());
     fn shrinkfs_periodic_reaper_stop();
 }
@@ -30,6 +31,7 @@ pub(crate) struct PeriodicReaper(());
 
 impl PeriodicReaper {
     /// Starts running `reap` in process context, one pass at a time.
+    #[cfg_attr(not(shrinkfs_reaper), allow(dead_code))]
     pub(crate) fn start(reap: extern "C" fn()) -> Self {
         // SAFETY: `reap` is a function of this module, which outlives the
         // returned guard, and the guard stops the timer when dropped.

@@ -130,7 +130,7 @@ const REAP_PER_SUPER: usize = 256;
 /// One pass of the cross-superblock reaper, holding for `hold_ms`.
 #[cfg(shrinkfs_reaper)]
 fn reap(hold_ms: usize) -> Result<i64> {
-    let taken = vfs::reap::<ShrinkFs>(&crate::SHRINKFS_TYPE, REAP_PER_SUPER, hold_ms as u32);
+    let taken = vfs::reap(&crate::SHRINKFS_TYPE, REAP_PER_SUPER, hold_ms as u32);
     Ok(taken as i64)
 }
 

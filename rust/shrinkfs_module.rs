@@ -8,6 +8,10 @@ mod params;
 mod shrinkfs;
 mod vfs;
 
+#[cfg(shrinkfs_compile_fail)]
+#[path = "compile_fail/reap_with_another_type.rs"]
+mod compile_fail;
+
 use kernel::prelude::*;
 
 module! {
@@ -19,17 +23,17 @@ module! {
 }
 
 /// Storage for the filesystem type: static, as lockdep requires.
-pub(crate) static SHRINKFS_TYPE: vfs::FileSystemType = vfs::FileSystemType::new();
+pub(crate) static SHRINKFS_TYPE: vfs::FileSystemType<shrinkfs::ShrinkFs> = vfs::FileSystemType::new();
 
 struct ShrinkFsModule {
     // Dropped first: no pass may run once the type is unregistered.
     _periodic_reaper: Option<params::PeriodicReaper>,
-    _registration: vfs::Registration,
+    _registration: vfs::Registration<shrinkfs::ShrinkFs>,
 }
 
 impl kernel::Module for ShrinkFsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let registration = vfs::Registration::new::<shrinkfs::ShrinkFs>(&SHRINKFS_TYPE, module)?;
+        let registration = vfs::Registration::new(&SHRINKFS_TYPE, module)?;
         pr_info!("registered filesystem type shrinkfs\n");
         Ok(Self {
             _periodic_reaper: shrinkfs::periodic_reaper(),

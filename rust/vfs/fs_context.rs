@@ -16,12 +16,12 @@ use kernel::error::from_result;
 use kernel::prelude::*;
 use kernel::str::CString;
 
-use super::fs_type::FileSystemType;
 use super::{super_block, FileSystem};
 
 extern "C" {
-    fn shrinkfs_vfs_fc_fs_type(fc: *mut bindings::fs_context) -> *mut bindings::file_system_type;
-    fn shrinkfs_vfs_fc_fs_private(fc: *mut bindings::fs_context) -> *mut *mut c_void;
+    fn shrinkfs_vfs_init_fs_context(fc: *mut bindings::fs_context, ops: *const c_void) -> c_int;
+    fn shrinkfs_vfs_fc_ops(fc: *mut bindings::fs_context) -> *const c_void;
+    fn shrinkfs_vfs_fc_options(fc: *mut bindings::fs_context) -> *mut *mut c_void;
     fn shrinkfs_vfs_fc_invalid(fc: *mut bindings::fs_context, msg: *const c_char) -> c_int;
 }
 
@@ -47,31 +47,38 @@ impl<T: FileSystem> Tables<T> {
     };
 }
 
-pub(super) fn ops<T: FileSystem>() -> &'static ContextOps {
-    &Tables::<T>::OPS
+/// `init_fs_context` of a filesystem type registered for `T`: every context
+/// of the type carries `T`'s callbacks, which the C operations call back.
+///
+/// # Safety
+///
+/// Called by the VFS with a new context of a type registered for `T`.
+pub(super) unsafe extern "C" fn init_fs_context<T: FileSystem>(fc: *mut bindings::fs_context) -> c_int {
+    let ops: &'static ContextOps = &Tables::<T>::OPS;
+    // SAFETY: `fc` is a new context (caller); `ops` lives forever.
+    unsafe { shrinkfs_vfs_init_fs_context(fc, core::ptr::from_ref(ops).cast()) }
 }
 
 /// The callbacks of the filesystem `fc` mounts.
 ///
 /// # Safety
 ///
-/// `fc` is a live context of a type set up by `Registration::new`: only its
-/// `init_fs_context` installs the operations that lead here.
+/// `fc` is a live context that [`init_fs_context`] set up.
 unsafe fn ops_of(fc: *mut bindings::fs_context) -> &'static ContextOps {
-    // SAFETY: `fc` is valid (caller), and its type is a registered
-    // `FileSystemType` (caller).
-    unsafe { FileSystemType::ops_of(shrinkfs_vfs_fc_fs_type(fc)) }
+    // SAFETY: `init_fs_context::<T>` stored `T`'s static `ContextOps` in the
+    // context (caller), as an untyped pointer to it.
+    unsafe { &*shrinkfs_vfs_fc_ops(fc).cast::<ContextOps>() }
 }
 
 /// The options being parsed into `fc`, created on first use.
 ///
 /// # Safety
 ///
-/// `fc` is a live context of `T`, whose `fs_private` only this module sets,
+/// `fc` is a live context of `T`, whose options slot only this module sets,
 /// to a `KBox<T::Options>` or null; the VFS serialises its callbacks.
 unsafe fn options_of<'a, T: FileSystem>(fc: *mut bindings::fs_context) -> Result<&'a mut T::Options> {
     // SAFETY: `fc` is valid (caller).
-    let slot = unsafe { shrinkfs_vfs_fc_fs_private(fc) }.cast::<*mut T::Options>();
+    let slot = unsafe { shrinkfs_vfs_fc_options(fc) }.cast::<*mut T::Options>();
     // SAFETY: `slot` points into the live context; nothing else touches it
     // concurrently (caller).
     unsafe {
@@ -121,7 +128,7 @@ unsafe fn parse_option<T: FileSystem>(
 /// `fc` is a context of `T` being freed.
 unsafe fn free<T: FileSystem>(fc: *mut bindings::fs_context) {
     // SAFETY: `fc` is valid until this callback returns (caller).
-    let slot = unsafe { shrinkfs_vfs_fc_fs_private(fc) }.cast::<*mut T::Options>();
+    let slot = unsafe { shrinkfs_vfs_fc_options(fc) }.cast::<*mut T::Options>();
     // SAFETY: A non-null slot holds the box `options_of` leaked, freed once.
     unsafe {
         if !(*slot).is_null() {
@@ -215,7 +222,7 @@ unsafe extern "C" fn shrinkfs_vfs_parse_option(
 ///
 /// Called by the VFS (through `helpers.c`) on a context being freed.
 #[no_mangle]
-unsafe extern "C" fn shrinkfs_vfs_free_fc(fc: *mut bindings::fs_context) {
+unsafe extern "C" fn shrinkfs_vfs_free_options(fc: *mut bindings::fs_context) {
     // SAFETY: Guaranteed by the caller.
     unsafe { (ops_of(fc).free)(fc) }
 }

@@ -5,7 +5,8 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
 use core::cell::UnsafeCell;
-use core::ffi::c_int;
+use core::marker::PhantomData;
+use core::mem::offset_of;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use kernel::bindings;
@@ -13,50 +14,46 @@ use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
-use super::fs_context::{self, ContextOps};
+use super::fs_context;
 use super::sysfs::SysfsDir;
 use super::{super_block, FileSystem};
 
-extern "C" {
-    // rust/vfs/helpers.c: 6.12's bindings cannot reach fs_context.h.
-    fn shrinkfs_vfs_init_fs_context(fc: *mut bindings::fs_context) -> c_int;
-}
-
-/// Storage for a `struct file_system_type`.
+/// Storage for the `struct file_system_type` of filesystem `T`.
 ///
 /// Lockdep accepts the lock class keys embedded in `file_system_type` only
 /// from static storage, so this type is meant for a `static`, and
-/// [`Registration`] takes it by `&'static`.
+/// [`Registration`] takes it by `&'static`. Carrying `T` in the type ties
+/// everything that reaches the C object back (the superblocks' callbacks,
+/// the reaper) to the filesystem registered in it.
 ///
 /// # Invariants
 ///
-/// `raw`, `ops` and `sysfs` are written only while `registered` is false and by the
+/// `raw` and `sysfs` are written only while `registered` is false and by the
 /// one [`Registration::new`] call that set it; afterwards they are read-only
-/// until that registration is dropped.
-#[repr(C)]
-pub(crate) struct FileSystemType {
-    // Must stay the first field: the C callbacks get `&raw` and cast it back.
+/// until that registration is dropped. While registered, `raw` holds `T`'s
+/// callbacks and no other type's.
+pub(crate) struct FileSystemType<T: FileSystem> {
     raw: Opaque<bindings::file_system_type>,
-    ops: UnsafeCell<Option<&'static ContextOps>>,
     /// `/sys/fs/<name>/`, parent of the superblocks' directories.
     sysfs: UnsafeCell<Option<SysfsDir>>,
     registered: AtomicBool,
+    _fs: PhantomData<T>,
 }
 
 // SAFETY: Writes happen only under the exclusive claim of `registered` (see
 // the type invariants); every other access is a read.
-unsafe impl Sync for FileSystemType {}
+unsafe impl<T: FileSystem> Sync for FileSystemType<T> {}
 
-impl FileSystemType {
+impl<T: FileSystem> FileSystemType<T> {
     /// An unregistered type, all zeroes as C expects of a static.
     pub(crate) const fn new() -> Self {
         Self {
             // SAFETY: All-zero is a valid `file_system_type`: null pointers,
             // `None` callbacks, zero flags, empty list heads and lock keys.
             raw: Opaque::new(unsafe { core::mem::zeroed() }),
-            ops: UnsafeCell::new(None),
             sysfs: UnsafeCell::new(None),
             registered: AtomicBool::new(false),
+            _fs: PhantomData,
         }
     }
 
@@ -66,44 +63,44 @@ impl FileSystemType {
         self.raw.get()
     }
 
-    /// The callbacks of the registered filesystem behind `raw`.
+    /// The type whose C object is `raw`.
     ///
     /// # Safety
     ///
-    /// `raw` is the `file_system_type` of a registered [`FileSystemType`].
-    pub(super) unsafe fn ops_of(raw: *mut bindings::file_system_type) -> &'static ContextOps {
-        // SAFETY: By the caller's guarantee `raw` is the first field of a
-        // registered `#[repr(C)]` `FileSystemType`, whose `ops` is set and
-        // read-only while it is registered.
-        let ops = unsafe { *(*raw.cast::<FileSystemType>()).ops.get() };
-        ops.expect("a registered shrinkfs type has its operations")
+    /// `raw` is the `file_system_type` of a [`FileSystemType<T>`], as the
+    /// `s_type` of every superblock `T`'s callbacks get is (type invariant).
+    pub(super) unsafe fn from_raw<'a>(raw: *mut bindings::file_system_type) -> &'a Self {
+        // SAFETY: `raw` is the `raw` field of a `FileSystemType<T>` (caller),
+        // a static that lives as long as anything can reach it.
+        unsafe {
+            &*raw
+                .byte_sub(offset_of!(Self, raw))
+                .cast::<Self>()
+        }
     }
 
-    /// The sysfs directory of the registered filesystem behind `raw`.
+    /// The sysfs directory of the type.
     ///
     /// # Safety
     ///
-    /// `raw` is the `file_system_type` of a registered [`FileSystemType`].
-    pub(super) unsafe fn sysfs_of<'a>(raw: *mut bindings::file_system_type) -> &'a SysfsDir {
-        // SAFETY: As in `ops_of`: `sysfs` is set and read-only while the
-        // type is registered, and it outlives every superblock of the type.
-        let sysfs = unsafe { &*(*raw.cast::<FileSystemType>()).sysfs.get() };
+    /// The type is registered, and stays so while the result is used.
+    pub(super) unsafe fn sysfs(&self) -> &SysfsDir {
+        // SAFETY: `sysfs` is set and read-only while the type is registered
+        // (caller, type invariants).
+        let sysfs = unsafe { &*self.sysfs.get() };
         sysfs.as_ref().expect("a registered shrinkfs type has its sysfs directory")
     }
 }
 
 /// A registered filesystem type; unregistered on drop.
-pub(crate) struct Registration {
-    fs_type: &'static FileSystemType,
+pub(crate) struct Registration<T: FileSystem> {
+    fs_type: &'static FileSystemType<T>,
 }
 
-impl Registration {
+impl<T: FileSystem> Registration<T> {
     /// Registers `T` in `fs_type`; fails with `EBUSY` if `fs_type` already
     /// holds a registration.
-    pub(crate) fn new<T: FileSystem>(
-        fs_type: &'static FileSystemType,
-        module: &'static ThisModule,
-    ) -> Result<Self> {
+    pub(crate) fn new(fs_type: &'static FileSystemType<T>, module: &'static ThisModule) -> Result<Self> {
         if fs_type
             .registered
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
@@ -121,12 +118,12 @@ impl Registration {
         let raw = fs_type.raw.get();
         // SAFETY: We won `registered`, so nobody else reads or writes these
         // fields until `register_filesystem()` publishes them below.
+        // INVARIANT: The callbacks are `T`'s.
         unsafe {
             (*raw).name = T::NAME.as_char_ptr();
             (*raw).owner = module.as_ptr();
-            (*raw).init_fs_context = Some(shrinkfs_vfs_init_fs_context);
+            (*raw).init_fs_context = Some(fs_context::init_fs_context::<T>);
             (*raw).kill_sb = Some(super_block::kill_sb::<T>);
-            *fs_type.ops.get() = Some(fs_context::ops::<T>());
             *fs_type.sysfs.get() = Some(sysfs);
         }
         // SAFETY: `raw` is a fully initialised `file_system_type` in static
@@ -142,7 +139,7 @@ impl Registration {
     }
 }
 
-impl Drop for Registration {
+impl<T: FileSystem> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: The type was registered by `Registration::new`. Module
         // unload cannot race a mount: the VFS holds a module reference for

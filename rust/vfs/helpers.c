@@ -59,27 +59,53 @@ static int shrinkfs_vfs_reconfigure(struct fs_context *fc)
 	return shrinkfs_vfs_reconfigure_super(fc->root->d_sb, fc);
 }
 
+/*
+ * What a shrinkfs mount context carries in fs_private: the Rust callbacks of
+ * its filesystem type, handed over by that type's init_fs_context, and the
+ * options parsed so far.
+ */
+struct shrinkfs_vfs_fc {
+	const void *ops;
+	void *options;
+};
+
+static void shrinkfs_vfs_free(struct fs_context *fc)
+{
+	shrinkfs_vfs_free_options(fc);
+	kfree(fc->fs_private);
+}
+
 static const struct fs_context_operations shrinkfs_vfs_context_ops = {
 	.get_tree	= shrinkfs_vfs_get_tree,
 	.parse_param	= shrinkfs_vfs_parse_param,
 	.reconfigure	= shrinkfs_vfs_reconfigure,
-	.free		= shrinkfs_vfs_free_fc,
+	.free		= shrinkfs_vfs_free,
 };
 
-int shrinkfs_vfs_init_fs_context(struct fs_context *fc)
+int shrinkfs_vfs_init_fs_context(struct fs_context *fc, const void *ops)
 {
+	struct shrinkfs_vfs_fc *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->ops = ops;
+	fc->fs_private = ctx;
 	fc->ops = &shrinkfs_vfs_context_ops;
 	return 0;
 }
 
-struct file_system_type *shrinkfs_vfs_fc_fs_type(struct fs_context *fc)
+const void *shrinkfs_vfs_fc_ops(struct fs_context *fc)
 {
-	return fc->fs_type;
+	const struct shrinkfs_vfs_fc *ctx = fc->fs_private;
+
+	return ctx->ops;
 }
 
-void **shrinkfs_vfs_fc_fs_private(struct fs_context *fc)
+void **shrinkfs_vfs_fc_options(struct fs_context *fc)
 {
-	return &fc->fs_private;
+	struct shrinkfs_vfs_fc *ctx = fc->fs_private;
+
+	return &ctx->options;
 }
 
 /* Fails the mount with -EINVAL and @msg in the fs_context log and dmesg. */

@@ -10,7 +10,6 @@
 
 struct dir_context;
 struct file;
-struct file_system_type;
 struct fs_context;
 struct inode;
 struct kobject;
@@ -23,9 +22,9 @@ struct super_block;
 typedef ssize_t (*shrinkfs_vfs_show_fn)(struct super_block *sb, char *buf);
 
 /* Offered to Rust by helpers.c. */
-int shrinkfs_vfs_init_fs_context(struct fs_context *fc);
-struct file_system_type *shrinkfs_vfs_fc_fs_type(struct fs_context *fc);
-void **shrinkfs_vfs_fc_fs_private(struct fs_context *fc);
+int shrinkfs_vfs_init_fs_context(struct fs_context *fc, const void *ops);
+const void *shrinkfs_vfs_fc_ops(struct fs_context *fc);
+void **shrinkfs_vfs_fc_options(struct fs_context *fc);
 int shrinkfs_vfs_fc_invalid(struct fs_context *fc, const char *msg);
 bool shrinkfs_vfs_need_resched(void);
 void shrinkfs_vfs_cond_resched(void);
@@ -46,6 +45,6 @@ int shrinkfs_vfs_reconfigure_super(struct super_block *sb,
 				   struct fs_context *fc);
 int shrinkfs_vfs_parse_option(struct fs_context *fc, const char *key,
 			      const char *value);
-void shrinkfs_vfs_free_fc(struct fs_context *fc);
+void shrinkfs_vfs_free_options(struct fs_context *fc);
 
 #endif /* SHRINKFS_VFS_HELPERS_H */

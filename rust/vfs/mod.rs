@@ -19,6 +19,7 @@ mod inode;
 mod operations;
 #[cfg(shrinkfs_reaper)]
 mod reaper;
+#[cfg(shrinkfs_reaper)]
 mod spinlock;
 mod super_block;
 mod sysfs;

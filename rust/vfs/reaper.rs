@@ -123,15 +123,17 @@ struct Collect<'a> {
 }
 
 /// Collects unused dentries of regular files of every mounted superblock of
-/// `fs_type` (a registration of `T`) onto `list`, up to `per_super` of each.
-fn collect<T: FileSystem>(fs_type: &'static FileSystemType, list: &ShrinkList, per_super: usize) {
+/// `fs_type` onto `list`, up to `per_super` of each.
+fn collect<T: FileSystem>(fs_type: &'static FileSystemType<T>, list: &ShrinkList, per_super: usize) {
     let mut state = Collect {
         list,
         per_super,
         scan: 64 * per_super,
     };
-    // SAFETY: `fs_type` is registered while its module lives; the callback
-    // gets `state` back as `arg` and uses it only during the call.
+    // SAFETY: `fs_type` is a static `file_system_type` (unregistered, it has
+    // no superblocks to visit); every superblock of it is `T`'s (type
+    // invariant of `FileSystemType<T>`); the callback gets `state` back as
+    // `arg` and uses it only during the call.
     unsafe {
         bindings::iterate_supers_type(
             fs_type.raw_ptr(),
@@ -248,7 +250,7 @@ unsafe fn collect_aliases(inode: *mut bindings::inode, list: &ShrinkList) -> usi
 }
 
 /// One pass of the reaper: collects up to `per_super` dentries of each
-/// mounted superblock of `fs_type` (a registration of `T`), holds them for
+/// mounted superblock of `fs_type`, holds them for
 /// `hold_ms` milliseconds (the window in which umount must wait for or steal
 /// them), then kills what is left. Returns how many it collected.
 ///
@@ -256,7 +258,7 @@ unsafe fn collect_aliases(inode: *mut bindings::inode, list: &ShrinkList) -> usi
 /// stretches the window a real reaper stuck elsewhere would open.
 ///
 /// Runs in process context: an ioctl, or the periodic reaper's work item.
-pub(crate) fn reap<T: FileSystem>(fs_type: &'static FileSystemType, per_super: usize, hold_ms: u32) -> usize {
+pub(crate) fn reap<T: FileSystem>(fs_type: &'static FileSystemType<T>, per_super: usize, hold_ms: u32) -> usize {
     stack_pin_init!(let list = ShrinkList::new());
     collect::<T>(fs_type, &list, per_super);
     let taken = list.len();
