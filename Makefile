@@ -83,6 +83,7 @@ selftests: kernel
 
 host-tests:
 	cargo fmt --all -- --check
+	rustfmt --edition 2021 --check rust/shrinkfs_module.rs
 	cargo clippy --release --quiet --all-targets -- -D warnings
 	cargo test --release --quiet
 

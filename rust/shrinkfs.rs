@@ -12,7 +12,9 @@ use kernel::ioctl::{_IO, _IOR};
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
 
-use crate::geometry::{Geometry, GeometryError, Node, DEFAULT_DEPTH, DEFAULT_FANOUT, DEFAULT_FILES};
+use crate::geometry::{
+    Geometry, GeometryError, Node, DEFAULT_DEPTH, DEFAULT_FANOUT, DEFAULT_FILES,
+};
 use crate::vfs::{self, DirEntry, Directory, Event, FileSystem, InodeKind, NAME_LEN};
 
 pub(crate) struct ShrinkFs;
@@ -309,7 +311,9 @@ impl FileSystem for ShrinkFs {
         match cmd {
             IOC_STATS => {
                 let stats = c.to_uapi();
-                UserSlice::new(arg, stats.len()).writer().write_slice(&stats)?;
+                UserSlice::new(arg, stats.len())
+                    .writer()
+                    .write_slice(&stats)?;
             }
             IOC_REAP if arg > REAP_HOLD_MAX_MS => return Err(EINVAL),
             IOC_REAP => return reap(arg),

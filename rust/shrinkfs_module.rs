@@ -23,7 +23,8 @@ module! {
 }
 
 /// Storage for the filesystem type: static, as lockdep requires.
-pub(crate) static SHRINKFS_TYPE: vfs::FileSystemType<shrinkfs::ShrinkFs> = vfs::FileSystemType::new();
+pub(crate) static SHRINKFS_TYPE: vfs::FileSystemType<shrinkfs::ShrinkFs> =
+    vfs::FileSystemType::new();
 
 struct ShrinkFsModule {
     // Dropped first: no pass may run once the type is unregistered.

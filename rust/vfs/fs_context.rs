@@ -7,9 +7,9 @@
 
 use core::ffi::{c_int, c_void};
 
-use kernel::ffi::c_char;
 use core::fmt;
 use core::marker::PhantomData;
+use kernel::ffi::c_char;
 
 use kernel::bindings;
 use kernel::error::from_result;
@@ -53,7 +53,9 @@ impl<T: FileSystem> Tables<T> {
 /// # Safety
 ///
 /// Called by the VFS with a new context of a type registered for `T`.
-pub(super) unsafe extern "C" fn init_fs_context<T: FileSystem>(fc: *mut bindings::fs_context) -> c_int {
+pub(super) unsafe extern "C" fn init_fs_context<T: FileSystem>(
+    fc: *mut bindings::fs_context,
+) -> c_int {
     let ops: &'static ContextOps = &Tables::<T>::OPS;
     // SAFETY: `fc` is a new context (caller); `ops` lives forever.
     unsafe { shrinkfs_vfs_init_fs_context(fc, core::ptr::from_ref(ops).cast()) }
@@ -76,7 +78,9 @@ unsafe fn ops_of(fc: *mut bindings::fs_context) -> &'static ContextOps {
 ///
 /// `fc` is a live context of `T`, whose options slot only this module sets,
 /// to a `KBox<T::Options>` or null; the VFS serialises its callbacks.
-unsafe fn options_of<'a, T: FileSystem>(fc: *mut bindings::fs_context) -> Result<&'a mut T::Options> {
+unsafe fn options_of<'a, T: FileSystem>(
+    fc: *mut bindings::fs_context,
+) -> Result<&'a mut T::Options> {
     // SAFETY: `fc` is valid (caller).
     let slot = unsafe { shrinkfs_vfs_fc_options(fc) }.cast::<*mut T::Options>();
     // SAFETY: `slot` points into the live context; nothing else touches it

@@ -72,11 +72,7 @@ impl<T: FileSystem> FileSystemType<T> {
     pub(super) unsafe fn from_raw<'a>(raw: *mut bindings::file_system_type) -> &'a Self {
         // SAFETY: `raw` is the `raw` field of a `FileSystemType<T>` (caller),
         // a static that lives as long as anything can reach it.
-        unsafe {
-            &*raw
-                .byte_sub(offset_of!(Self, raw))
-                .cast::<Self>()
-        }
+        unsafe { &*raw.byte_sub(offset_of!(Self, raw)).cast::<Self>() }
     }
 
     /// The sysfs directory of the type.
@@ -88,7 +84,9 @@ impl<T: FileSystem> FileSystemType<T> {
         // SAFETY: `sysfs` is set and read-only while the type is registered
         // (caller, type invariants).
         let sysfs = unsafe { &*self.sysfs.get() };
-        sysfs.as_ref().expect("a registered shrinkfs type has its sysfs directory")
+        sysfs
+            .as_ref()
+            .expect("a registered shrinkfs type has its sysfs directory")
     }
 }
 
@@ -100,7 +98,10 @@ pub(crate) struct Registration<T: FileSystem> {
 impl<T: FileSystem> Registration<T> {
     /// Registers `T` in `fs_type`; fails with `EBUSY` if `fs_type` already
     /// holds a registration.
-    pub(crate) fn new(fs_type: &'static FileSystemType<T>, module: &'static ThisModule) -> Result<Self> {
+    pub(crate) fn new(
+        fs_type: &'static FileSystemType<T>,
+        module: &'static ThisModule,
+    ) -> Result<Self> {
         if fs_type
             .registered
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)

@@ -190,7 +190,9 @@ extern "C" {
 /// A kernel `WARN()` with a formatted message: a splat the rig fails on.
 pub(crate) fn warn(args: fmt::Arguments<'_>) {
     let msg = kernel::str::CString::try_from_fmt(args);
-    let msg = msg.as_deref().unwrap_or(kernel::c_str!("(message lost: out of memory)"));
+    let msg = msg
+        .as_deref()
+        .unwrap_or(kernel::c_str!("(message lost: out of memory)"));
     // SAFETY: `msg` is a NUL-terminated string that outlives the call.
     unsafe { shrinkfs_vfs_warn(msg.as_char_ptr()) };
 }

@@ -8,11 +8,11 @@
 
 use core::ffi::{c_int, c_uint, c_void};
 
-use kernel::ffi::{c_char, c_long};
 use core::fmt;
 use core::marker::PhantomData;
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
+use kernel::ffi::{c_char, c_long};
 
 use kernel::bindings;
 use kernel::prelude::*;
@@ -169,7 +169,10 @@ unsafe fn stamp<'a>(dentry: *mut bindings::dentry) -> &'a AtomicUsize {
 /// Called by the VFS with a dentry of `T`, referenced or (in RCU walk mode,
 /// `LOOKUP_RCU`) under `rcu_read_lock()`: either way its parent and the
 /// parent's inode stay allocated for the call.
-unsafe extern "C" fn d_revalidate<T: FileSystem>(dentry: *mut bindings::dentry, flags: c_uint) -> c_int {
+unsafe extern "C" fn d_revalidate<T: FileSystem>(
+    dentry: *mut bindings::dentry,
+    flags: c_uint,
+) -> c_int {
     // SAFETY: `dentry` is live (caller); a parent read once is kept allocated
     // by the reference or RCU (caller), and shrinkfs never renames, so it is
     // the parent the dentry was looked up in.
@@ -328,7 +331,10 @@ struct Content {
 
 impl fmt::Write for Content {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len.checked_add(s.len()).filter(|&e| e <= self.buf.len());
+        let end = self
+            .len
+            .checked_add(s.len())
+            .filter(|&e| e <= self.buf.len());
         let end = end.ok_or(fmt::Error)?;
         self.buf[self.len..end].copy_from_slice(s.as_bytes());
         self.len = end;

@@ -124,7 +124,11 @@ struct Collect<'a> {
 
 /// Collects unused dentries of regular files of every mounted superblock of
 /// `fs_type` onto `list`, up to `per_super` of each.
-fn collect<T: FileSystem>(fs_type: &'static FileSystemType<T>, list: &ShrinkList, per_super: usize) {
+fn collect<T: FileSystem>(
+    fs_type: &'static FileSystemType<T>,
+    list: &ShrinkList,
+    per_super: usize,
+) {
     let mut state = Collect {
         list,
         per_super,
@@ -153,7 +157,10 @@ fn collect<T: FileSystem>(fs_type: &'static FileSystemType<T>, list: &ShrinkList
 /// # Safety
 ///
 /// `sb` is a live superblock of `T` and `arg` the `Collect` of [`collect`].
-unsafe extern "C" fn collect_super<T: FileSystem>(sb: *mut bindings::super_block, arg: *mut c_void) {
+unsafe extern "C" fn collect_super<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    arg: *mut c_void,
+) {
     // SAFETY: Guaranteed by the caller.
     let state = unsafe { &*arg.cast::<Collect<'_>>() };
     let before = state.list.len();
@@ -170,11 +177,14 @@ unsafe extern "C" fn collect_super<T: FileSystem>(sb: *mut bindings::super_block
         let mut list_guard = SpinGuard::lock(list_lock);
         let mut pos = (*head).next;
         while pos != head && taken < state.per_super && scanned < state.scan {
-            let inode = pos.byte_sub(offset_of!(bindings::inode, i_sb_list)).cast::<bindings::inode>();
+            let inode = pos
+                .byte_sub(offset_of!(bindings::inode, i_sb_list))
+                .cast::<bindings::inode>();
             scanned += 1;
             let inode_guard = SpinGuard::lock(ptr::addr_of_mut!((*inode).i_lock));
             let i_state = ptr::read_volatile(ptr::addr_of!((*inode).i_state));
-            let alive = i_state & (bindings::I_NEW | bindings::I_FREEING | bindings::I_WILL_FREE) == 0;
+            let alive =
+                i_state & (bindings::I_NEW | bindings::I_FREEING | bindings::I_WILL_FREE) == 0;
             // `i_mode` is written before `I_NEW` is cleared under `i_lock`.
             if alive && (*inode).i_mode as u32 & S_IFMT == bindings::S_IFREG {
                 taken += collect_aliases(inode, state.list);
@@ -258,7 +268,11 @@ unsafe fn collect_aliases(inode: *mut bindings::inode, list: &ShrinkList) -> usi
 /// stretches the window a real reaper stuck elsewhere would open.
 ///
 /// Runs in process context: an ioctl, or the periodic reaper's work item.
-pub(crate) fn reap<T: FileSystem>(fs_type: &'static FileSystemType<T>, per_super: usize, hold_ms: u32) -> usize {
+pub(crate) fn reap<T: FileSystem>(
+    fs_type: &'static FileSystemType<T>,
+    per_super: usize,
+    hold_ms: u32,
+) -> usize {
     stack_pin_init!(let list = ShrinkList::new());
     collect::<T>(fs_type, &list, per_super);
     let taken = list.len();

@@ -67,7 +67,11 @@ pub(super) unsafe fn fill<T: FileSystem>(sb: *mut bindings::super_block, data: T
     // `FileSystemType<T>` (a mount holds the registration); `sb` has its state
     // and its anonymous device, and `kill_sb` removes the directory before it
     // drops the state.
-    let sysfs = unsafe { FileSystemType::<T>::from_raw((*sb).s_type).sysfs().for_super::<T>(sb) }?;
+    let sysfs = unsafe {
+        FileSystemType::<T>::from_raw((*sb).s_type)
+            .sysfs()
+            .for_super::<T>(sb)
+    }?;
     // SAFETY: Nobody else touches `sysfs` (see `SuperState`).
     unsafe { ptr::addr_of_mut!((*state).sysfs).write(Some(sysfs)) };
     // SAFETY: `sb` is a valid superblock of `T` whose state is set.

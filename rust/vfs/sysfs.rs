@@ -73,7 +73,8 @@ impl SysfsDir {
         // SAFETY: `self.kobj` is live (type invariant) and `sb` valid (caller);
         // `show_stats::<T>` is valid for `sb` until the directory is removed,
         // which the caller does before the state goes.
-        let kobj = unsafe { shrinkfs_vfs_sysfs_add_sb(self.kobj.as_ptr(), sb.cast(), show_stats::<T>) };
+        let kobj =
+            unsafe { shrinkfs_vfs_sysfs_add_sb(self.kobj.as_ptr(), sb.cast(), show_stats::<T>) };
         let kobj = from_err_ptr(kobj)?;
         // INVARIANT: `from_err_ptr` let only a valid kobject through, whose
         // one reference we now own.
@@ -97,7 +98,10 @@ struct Page<'a> {
 
 impl Write for Page<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len.checked_add(s.len()).filter(|&e| e <= self.buf.len());
+        let end = self
+            .len
+            .checked_add(s.len())
+            .filter(|&e| e <= self.buf.len());
         let end = end.ok_or(fmt::Error)?;
         self.buf[self.len..end].copy_from_slice(s.as_bytes());
         self.len = end;
@@ -111,7 +115,10 @@ impl Write for Page<'_> {
 ///
 /// Called by sysfs (through helpers.c) with a superblock of `T` whose state
 /// lives (the directory is removed before it goes) and a page-sized buffer.
-unsafe extern "C" fn show_stats<T: FileSystem>(sb: *mut bindings::super_block, buf: *mut c_char) -> isize {
+unsafe extern "C" fn show_stats<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    buf: *mut c_char,
+) -> isize {
     // SAFETY: sysfs hands `show` a zeroed buffer of `PAGE_SIZE` bytes that
     // nobody else touches during the call.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), bindings::PAGE_SIZE) };
