@@ -83,7 +83,7 @@ static const struct kernel_param_ops bounded_ops = {
 
 module_param_cb(race_delay_us, &bounded_ops, &race_delay_us, 0644);
 MODULE_PARM_DESC(race_delay_us,
-		 "Widest random stall (us) in ->evict_inode, ->d_release and the reaper between collecting and killing, to widen race windows (0..1000, default 0: off)");
+		 "Widest random sleep (us) in ->evict_inode, ->d_release and the reaper between collecting and killing, to widen race windows (0..1000, default 0: off)");
 
 module_param_cb(evict_delay_ms, &bounded_ops, &evict_delay_ms, 0644);
 MODULE_PARM_DESC(evict_delay_ms,
@@ -142,12 +142,21 @@ module_param_cb(reap_interval_ms, &reap_interval_ops, &reap_interval_ms, 0644);
 MODULE_PARM_DESC(reap_interval_ms,
 		 "Run the cross-superblock reaper every this many ms (0..60000, default 0: only on SHRINKFS_IOC_REAP); needs a kernel that exports dput_to_list()");
 
+/*
+ * Sleeps rather than spins: every window is in a context that may sleep
+ * (->evict_inode, ->d_release, the reaper between collecting and killing),
+ * and a spin would make the caller look like a busy-waiter to the
+ * torture's liveness gate - a reaper pass of 256 kills at 200 us was 90 ms
+ * on the CPU. A sleep also lets another task run on the same CPU inside
+ * the window.
+ */
 void shrinkfs_race_window(void)
 {
 	unsigned int max = READ_ONCE(race_delay_us.value);
 
+	might_sleep();
 	if (max)
-		udelay(get_random_u32_below(max + 1));
+		fsleep(get_random_u32_below(max + 1));
 }
 
 void shrinkfs_evict_delay(void)

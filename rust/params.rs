@@ -13,9 +13,10 @@ extern "C" {
     fn shrinkfs_periodic_reaper_stop();
 }
 
-/// Stalls for a random time up to `race_delay_us` (no time when it is 0).
+/// Sleeps for a random time up to `race_delay_us` (no time when it is 0).
 pub(crate) fn race_window() {
-    // SAFETY: A bounded busy wait, allowed in any context.
+    // SAFETY: Called only where the VFS allows sleeping: `->evict_inode`,
+    // `->d_release` and the reaper, all in process context without locks.
     unsafe { shrinkfs_race_window() };
 }
 

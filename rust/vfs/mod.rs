@@ -139,8 +139,9 @@ pub(crate) trait FileSystem: Sized + 'static {
 
     /// Runs where a late or racing callback would do harm: in
     /// `->evict_inode` and `->d_release` before they touch the state, and in
-    /// the reaper between collecting and killing. A filesystem may stall
-    /// here to widen those race windows.
+    /// the reaper between collecting and killing, each in process context
+    /// without locks. A filesystem may sleep here to widen those race
+    /// windows.
     fn race_window() {}
 
     /// Called by `->evict_inode` once the eviction is counted; may sleep,
