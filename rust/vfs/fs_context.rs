@@ -5,7 +5,7 @@
 //!
 //! C header: [`include/linux/fs_context.h`](srctree/include/linux/fs_context.h)
 
-use core::ffi::{c_int, c_void};
+use core::ffi::c_int;
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -16,17 +16,8 @@ use kernel::error::from_result;
 use kernel::prelude::*;
 use kernel::str::CString;
 
-use super::{super_block, FileSystem};
-
-extern "C" {
-    fn shrinkfs_vfs_init_fs_context(fc: *mut bindings::fs_context, ops: *const c_void) -> c_int;
-    fn shrinkfs_vfs_fc_ops(fc: *mut bindings::fs_context) -> *const c_void;
-    fn shrinkfs_vfs_fc_options(fc: *mut bindings::fs_context) -> *mut *mut c_void;
-    fn shrinkfs_vfs_fc_invalid(fc: *mut bindings::fs_context, msg: *const c_char) -> c_int;
-}
-
-/// `SHRINKFS_VFS_NOT_MINE` of `helpers.h`: a key that is not the filesystem's.
-const NOT_MINE: c_int = 1;
+use super::ffi::{self, NOT_MINE};
+use super::{operations, super_block, FileSystem};
 
 /// The mount-context callbacks of one [`FileSystem`], monomorphised.
 pub(crate) struct ContextOps {
@@ -58,7 +49,7 @@ pub(super) unsafe extern "C" fn init_fs_context<T: FileSystem>(
 ) -> c_int {
     let ops: &'static ContextOps = &Tables::<T>::OPS;
     // SAFETY: `fc` is a new context (caller); `ops` lives forever.
-    unsafe { shrinkfs_vfs_init_fs_context(fc, core::ptr::from_ref(ops).cast()) }
+    unsafe { ffi::shrinkfs_vfs_init_fs_context(fc, core::ptr::from_ref(ops).cast()) }
 }
 
 /// The callbacks of the filesystem `fc` mounts.
@@ -69,7 +60,7 @@ pub(super) unsafe extern "C" fn init_fs_context<T: FileSystem>(
 unsafe fn ops_of(fc: *mut bindings::fs_context) -> &'static ContextOps {
     // SAFETY: `init_fs_context::<T>` stored `T`'s static `ContextOps` in the
     // context (caller), as an untyped pointer to it.
-    unsafe { &*shrinkfs_vfs_fc_ops(fc).cast::<ContextOps>() }
+    unsafe { &*ffi::shrinkfs_vfs_fc_ops(fc).cast::<ContextOps>() }
 }
 
 /// The options being parsed into `fc`, created on first use.
@@ -82,7 +73,7 @@ unsafe fn options_of<'a, T: FileSystem>(
     fc: *mut bindings::fs_context,
 ) -> Result<&'a mut T::Options> {
     // SAFETY: `fc` is valid (caller).
-    let slot = unsafe { shrinkfs_vfs_fc_options(fc) }.cast::<*mut T::Options>();
+    let slot = unsafe { ffi::shrinkfs_vfs_fc_options(fc) }.cast::<*mut T::Options>();
     // SAFETY: `slot` points into the live context; nothing else touches it
     // concurrently (caller).
     unsafe {
@@ -101,7 +92,7 @@ unsafe fn options_of<'a, T: FileSystem>(
 unsafe fn invalid(fc: *mut bindings::fs_context, why: &dyn fmt::Display) -> c_int {
     match CString::try_from_fmt(kernel::fmt!("{}", why)) {
         // SAFETY: `fc` is valid (caller); `msg` is a NUL-terminated string.
-        Ok(msg) => unsafe { shrinkfs_vfs_fc_invalid(fc, msg.as_char_ptr()) },
+        Ok(msg) => unsafe { ffi::shrinkfs_vfs_fc_invalid(fc, msg.as_char_ptr()) },
         Err(e) => e.to_errno(),
     }
 }
@@ -132,7 +123,7 @@ unsafe fn parse_option<T: FileSystem>(
 /// `fc` is a context of `T` being freed.
 unsafe fn free<T: FileSystem>(fc: *mut bindings::fs_context) {
     // SAFETY: `fc` is valid until this callback returns (caller).
-    let slot = unsafe { shrinkfs_vfs_fc_options(fc) }.cast::<*mut T::Options>();
+    let slot = unsafe { ffi::shrinkfs_vfs_fc_options(fc) }.cast::<*mut T::Options>();
     // SAFETY: A non-null slot holds the box `options_of` leaked, freed once.
     unsafe {
         if !(*slot).is_null() {
@@ -159,7 +150,7 @@ unsafe fn fill_super<T: FileSystem>(
             Err(why) => return Err(Error::from_errno(unsafe { invalid(fc, &why) })),
         };
         // SAFETY: Guaranteed by the caller.
-        unsafe { super_block::fill::<T>(sb, data) }?;
+        unsafe { super_block::fill::<T>(sb, data, operations::super_ops::<T>()) }?;
         Ok(0)
     })
 }

@@ -17,11 +17,19 @@
 #include <linux/fs_context.h>
 #include <linux/kobject.h>
 #include <linux/lockdep.h>
+#include <linux/namei.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 
 #include "helpers.h"
+
+/* Values rust/vfs/ffi.rs copies by hand: bindgen cannot evaluate them. */
+static_assert(DCACHE_SHRINK_LIST == 1 << 10);
+static_assert(S_IFMT == 0170000);
+static_assert(SB_RDONLY == 1 << 0);
+static_assert(LOOKUP_RCU == 0x0040);
+static_assert(SHRINKFS_VFS_NOT_MINE == 1);
 
 static int shrinkfs_vfs_get_tree(struct fs_context *fc)
 {

@@ -6,11 +6,31 @@
 
 use core::marker::PhantomData;
 use core::ptr;
+use core::sync::atomic::AtomicUsize;
 
 use kernel::bindings;
 use kernel::prelude::*;
 
-use super::{operations, super_block, Event, FileSystem, InodeKind};
+use super::{Event, FileSystem, InodeKind};
+
+/// The operation tables a new inode of a filesystem gets, by kind.
+pub(super) struct InodeOps {
+    pub(super) dir_inode: &'static bindings::inode_operations,
+    pub(super) dir_file: &'static bindings::file_operations,
+    pub(super) file: &'static bindings::file_operations,
+}
+
+/// The generation of directory `inode`, kept in its `i_private`.
+///
+/// # Safety
+///
+/// `inode` is a live inode of a shrinkfs mount: nothing but this function
+/// touches `i_private` of those, and only atomically.
+pub(super) unsafe fn generation<'a>(inode: *mut bindings::inode) -> &'a AtomicUsize {
+    // SAFETY: `i_private` is a pointer-sized, pointer-aligned field of a live
+    // inode that is only ever accessed through this atomic view (caller).
+    unsafe { AtomicUsize::from_ptr(ptr::addr_of_mut!((*inode).i_private).cast()) }
+}
 
 /// A new inode, locked (`I_NEW`) and seen by nobody but its creator: set up
 /// and published by [`New::publish`], or failed with `iget_failed()` when
@@ -30,7 +50,7 @@ struct New<T: FileSystem> {
 
 impl<T: FileSystem> New<T> {
     /// Gives the inode its kind and unlocks it for everyone.
-    fn publish(self, kind: InodeKind) -> *mut bindings::inode {
+    fn publish(self, kind: InodeKind, ops: &InodeOps) -> *mut bindings::inode {
         let inode = self.inode;
         core::mem::forget(self);
         // SAFETY: A new inode is locked (`I_NEW`) and invisible to everyone
@@ -41,13 +61,13 @@ impl<T: FileSystem> New<T> {
             match kind {
                 InodeKind::Dir { nlink } => {
                     (*inode).i_mode = (bindings::S_IFDIR | 0o555) as _;
-                    (*inode).i_op = operations::dir_inode_operations::<T>();
-                    (*inode).__bindgen_anon_3.i_fop = operations::dir_file_operations::<T>();
+                    (*inode).i_op = ops.dir_inode;
+                    (*inode).__bindgen_anon_3.i_fop = ops.dir_file;
                     bindings::set_nlink(inode, nlink);
                 }
                 InodeKind::File { size } => {
                     (*inode).i_mode = (bindings::S_IFREG | 0o444) as _;
-                    (*inode).__bindgen_anon_3.i_fop = operations::file_operations::<T>();
+                    (*inode).__bindgen_anon_3.i_fop = ops.file;
                     (*inode).i_size = size as _;
                     bindings::set_nlink(inode, 1);
                 }
@@ -68,14 +88,17 @@ impl<T: FileSystem> Drop for New<T> {
 }
 
 /// Returns inode `ino` of `sb` with one reference the caller owns, reading it
-/// in through [`FileSystem::inode_kind`] if the inode cache does not hold it.
+/// in through [`FileSystem::inode_kind`] if the inode cache does not hold it,
+/// with the operation tables `ops`.
 ///
 /// # Safety
 ///
-/// `sb` is a live superblock of `T` with its state set.
+/// `sb` is a live superblock of `T` and `data` its state.
 pub(super) unsafe fn iget<T: FileSystem>(
     sb: *mut bindings::super_block,
+    data: &T::Data,
     ino: u64,
+    ops: &InodeOps,
 ) -> Result<*mut bindings::inode> {
     // SAFETY: `sb` is live (caller).
     let inode = unsafe { bindings::iget_locked(sb, ino as _) };
@@ -89,8 +112,6 @@ pub(super) unsafe fn iget<T: FileSystem>(
     if i_state & bindings::I_NEW == 0 {
         return Ok(inode);
     }
-    // SAFETY: Guaranteed by the caller.
-    let data = unsafe { super_block::data::<T>(sb) };
     T::event(data, Event::InodeNew);
     // INVARIANT: `iget_locked()` made it new and gave us its reference.
     let new = New::<T> {
@@ -98,7 +119,7 @@ pub(super) unsafe fn iget<T: FileSystem>(
         _fs: PhantomData,
     };
     match T::inode_kind(data, ino) {
-        Some(kind) => Ok(new.publish(kind)),
+        Some(kind) => Ok(new.publish(kind, ops)),
         // Dropping `new` fails the inode.
         None => Err(ENOENT),
     }

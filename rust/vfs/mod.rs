@@ -9,27 +9,53 @@
 //! but for `params.rs`, the calls into the C module parameters;
 //! `helpers.c` holds what 6.12's Rust bindings cannot reach.
 //!
+//! Layers, each using only those before it:
+//! 1. `ffi`: `helpers.c`'s functions and the constants copied by hand.
+//! 2. Object wrappers, one C object each: `spinlock`, `dentry`, `inode`,
+//!    `sysfs`, `fs_type`, `super_block`, `shrink_list`.
+//! 3. The operation tables and their C callbacks: `operations`,
+//!    `fs_context`, `registration`.
+//! 4. What is built on them: `reaper`.
+//!
+//! The [`FileSystem`] trait and its plain types sit here, above all of
+//! them: layers 2 and 3 are generic over it, and it names one wrapper
+//! ([`Directory`]) in a signature. That is the one cycle, between a trait and
+//! the objects it is implemented over, as in `kernel::block::mq`.
+//!
 //! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
 //! [`include/linux/fs_context.h`](srctree/include/linux/fs_context.h),
 //! [`include/linux/dcache.h`](srctree/include/linux/dcache.h)
 
-mod fs_context;
+// The C side: `helpers.c`'s functions and the constants copied by hand.
+mod ffi;
+
+// Object wrappers, one C object each.
+mod dentry;
 mod fs_type;
 mod inode;
-mod operations;
 #[cfg(shrinkfs_reaper)]
-mod reaper;
+mod shrink_list;
 #[cfg(shrinkfs_reaper)]
 mod spinlock;
 mod super_block;
 mod sysfs;
 
-pub(crate) use fs_type::{FileSystemType, Registration};
+// The operation tables and the C callbacks in them.
+mod fs_context;
+mod operations;
+mod registration;
+
+// What the layer does on top: the reaper.
+#[cfg(shrinkfs_reaper)]
+mod reaper;
+
+pub(crate) use dentry::Directory;
+pub(crate) use fs_type::FileSystemType;
 #[cfg(shrinkfs_reaper)]
 pub(crate) use reaper::reap;
+pub(crate) use registration::Registration;
 
 use core::fmt;
-use core::sync::atomic::Ordering;
 
 use kernel::prelude::*;
 
@@ -152,40 +178,10 @@ pub(crate) trait FileSystem: Sized + 'static {
     fn ioctl(data: &Self::Data, dir: &Directory<'_>, cmd: u32, arg: usize) -> Result<i64>;
 }
 
-/// An open directory of a mount, as an ioctl sees it.
-pub(crate) struct Directory<'a> {
-    dentry: *mut kernel::bindings::dentry,
-    _file: core::marker::PhantomData<&'a kernel::bindings::file>,
-}
-
-impl Directory<'_> {
-    /// Makes every dentry cached in this directory stale: the next lookup
-    /// through one fails `->d_revalidate`, and the VFS's `d_invalidate()`
-    /// then prunes it and its subtree.
-    pub(crate) fn bump_generation(&self) {
-        // SAFETY: The open file pins its dentry, and a positive directory
-        // dentry keeps its inode.
-        unsafe { operations::generation((*self.dentry).d_inode) }.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// `shrink_dcache_parent()`: kills every unused dentry below this one.
-    pub(crate) fn shrink_subtree(&self) {
-        // SAFETY: The open file pins its dentry for `'a` (type invariant of
-        // how `operations::ioctl` builds this), and the call may sleep, as an
-        // ioctl may.
-        unsafe { kernel::bindings::shrink_dcache_parent(self.dentry) };
-    }
-}
-
 /// Whether the calling task may administer the system (`CAP_SYS_ADMIN`).
 pub(crate) fn capable_sys_admin() -> bool {
     // SAFETY: `capable()` only looks at the current task's credentials.
     unsafe { kernel::bindings::capable(kernel::bindings::CAP_SYS_ADMIN as _) }
-}
-
-extern "C" {
-    // rust/vfs/helpers.c: WARN() is a macro.
-    fn shrinkfs_vfs_warn(msg: *const kernel::ffi::c_char);
 }
 
 /// A kernel `WARN()` with a formatted message: a splat the rig fails on.
@@ -195,5 +191,5 @@ pub(crate) fn warn(args: fmt::Arguments<'_>) {
         .as_deref()
         .unwrap_or(kernel::c_str!("(message lost: out of memory)"));
     // SAFETY: `msg` is a NUL-terminated string that outlives the call.
-    unsafe { shrinkfs_vfs_warn(msg.as_char_ptr()) };
+    unsafe { ffi::shrinkfs_vfs_warn(msg.as_char_ptr()) };
 }

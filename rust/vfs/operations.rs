@@ -6,32 +6,21 @@
 //! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
 //! [`include/linux/dcache.h`](srctree/include/linux/dcache.h)
 
-use core::ffi::{c_int, c_uint, c_void};
-
+use core::ffi::{c_int, c_uint};
 use core::fmt;
 use core::marker::PhantomData;
 use core::ptr;
-use core::sync::atomic::{AtomicUsize, Ordering};
-use kernel::ffi::{c_char, c_long};
+use core::sync::atomic::Ordering;
 
 use kernel::bindings;
+use kernel::ffi::{c_char, c_long};
 use kernel::prelude::*;
 
-use super::{inode, super_block, Directory, Event, FileSystem};
-
-extern "C" {
-    // rust/vfs/helpers.c: static inlines of fs.h.
-    // `struct file` is passed untyped: bindgen's copy holds types that
-    // `improper_ctypes` rejects, though only the pointer crosses.
-    fn shrinkfs_vfs_dir_emit_dots(file: *mut c_void, ctx: *mut bindings::dir_context) -> bool;
-    fn shrinkfs_vfs_dir_emit(
-        ctx: *mut bindings::dir_context,
-        name: *const c_char,
-        len: c_int,
-        ino: u64,
-        d_type: c_uint,
-    ) -> bool;
-}
+use super::dentry::{self, Directory};
+use super::ffi::{self, LOOKUP_RCU};
+use super::inode::{self, InodeOps};
+use super::super_block::{self, SuperOps};
+use super::{Event, FileSystem};
 
 struct Tables<T>(PhantomData<T>);
 
@@ -78,24 +67,34 @@ impl<T: FileSystem> Tables<T> {
     };
 }
 
-pub(super) fn super_operations<T: FileSystem>() -> &'static bindings::super_operations {
-    &Tables::<T>::SUPER
+impl<T: FileSystem> Tables<T> {
+    const INODES: InodeOps = InodeOps {
+        dir_inode: &Self::DIR_INODE,
+        dir_file: &Self::DIR_FILE,
+        file: &Self::FILE,
+    };
+
+    const SUPER_OPS: SuperOps = SuperOps {
+        sb: &Self::SUPER,
+        dentry: &Self::DENTRY,
+        inodes: &Self::INODES,
+        show_stats: show_stats::<T>,
+    };
 }
 
-pub(super) fn dentry_operations<T: FileSystem>() -> &'static bindings::dentry_operations {
-    &Tables::<T>::DENTRY
+/// What a new superblock of `T` is set up with.
+pub(super) fn super_ops<T: FileSystem>() -> &'static SuperOps {
+    &Tables::<T>::SUPER_OPS
 }
 
-pub(super) fn dir_inode_operations<T: FileSystem>() -> &'static bindings::inode_operations {
-    &Tables::<T>::DIR_INODE
-}
-
-pub(super) fn dir_file_operations<T: FileSystem>() -> &'static bindings::file_operations {
-    &Tables::<T>::DIR_FILE
-}
-
-pub(super) fn file_operations<T: FileSystem>() -> &'static bindings::file_operations {
-    &Tables::<T>::FILE
+/// `kill_sb` of a filesystem type registered for `T`.
+///
+/// # Safety
+///
+/// Called by the VFS with a superblock of `T` being shut down.
+pub(super) unsafe extern "C" fn kill_sb<T: FileSystem>(sb: *mut bindings::super_block) {
+    // SAFETY: Guaranteed by the caller.
+    unsafe { super_block::kill::<T>(sb) };
 }
 
 /// # Safety
@@ -133,35 +132,6 @@ unsafe extern "C" fn nr_cached_objects<T: FileSystem>(
     0
 }
 
-/// `LOOKUP_RCU` of include/linux/namei.h, which the bindings do not reach.
-const LOOKUP_RCU: c_uint = 0x0040;
-
-/// The generation of directory `inode`, kept in its `i_private`.
-///
-/// # Safety
-///
-/// `inode` is a live inode of a shrinkfs mount: nothing but this function
-/// touches `i_private` of those, and only atomically.
-pub(super) unsafe fn generation<'a>(inode: *mut bindings::inode) -> &'a AtomicUsize {
-    // SAFETY: `i_private` is a pointer-sized, pointer-aligned field of a live
-    // inode that is only ever accessed through this atomic view (caller).
-    unsafe { AtomicUsize::from_ptr(ptr::addr_of_mut!((*inode).i_private).cast()) }
-}
-
-/// The directory generation a dentry of a shrinkfs mount was looked up in,
-/// kept in its `d_fsdata`.
-///
-/// # Safety
-///
-/// `dentry` is a live dentry of a shrinkfs mount: nothing but this function
-/// touches `d_fsdata` of those, and only atomically (it is read in RCU walk
-/// mode while a lookup that splices the dentry back may restamp it).
-unsafe fn stamp<'a>(dentry: *mut bindings::dentry) -> &'a AtomicUsize {
-    // SAFETY: `d_fsdata` is a pointer-sized, pointer-aligned field of a live
-    // dentry that is only ever accessed through this atomic view (caller).
-    unsafe { AtomicUsize::from_ptr(ptr::addr_of_mut!((*dentry).d_fsdata).cast()) }
-}
-
 /// Whether a dentry is as new as its directory's generation.
 ///
 /// # Safety
@@ -191,9 +161,9 @@ unsafe extern "C" fn d_revalidate<T: FileSystem>(
         };
     }
     // SAFETY: `dir` is the live directory inode of the parent (above).
-    let current = unsafe { generation(dir) }.load(Ordering::Acquire);
+    let current = unsafe { inode::generation(dir) }.load(Ordering::Acquire);
     // SAFETY: `dentry` is a live dentry of `T` (caller).
-    let seen = unsafe { stamp(dentry) }.load(Ordering::Acquire);
+    let seen = unsafe { dentry::stamp(dentry) }.load(Ordering::Acquire);
     if seen == current {
         return 1;
     }
@@ -247,14 +217,14 @@ unsafe extern "C" fn lookup<T: FileSystem>(
     let data = unsafe { super_block::data::<T>(sb) };
     T::event(data, Event::Lookup);
     // SAFETY: `dir` is live (caller).
-    let seen = unsafe { generation(dir) }.load(Ordering::Acquire);
+    let seen = unsafe { inode::generation(dir) }.load(Ordering::Acquire);
     // SAFETY: `dentry` is a live dentry of `T` (caller).
-    unsafe { stamp(dentry) }.store(seen, Ordering::Release);
+    unsafe { dentry::stamp(dentry) }.store(seen, Ordering::Release);
     let inode = match T::lookup(data, dir_ino, name) {
         // A negative dentry: the name is cached as absent.
         None => core::ptr::null_mut(),
         // SAFETY: `sb` is live with its state set.
-        Some(ino) => match unsafe { inode::iget::<T>(sb, ino) } {
+        Some(ino) => match unsafe { inode::iget::<T>(sb, data, ino, &Tables::<T>::INODES) } {
             Ok(inode) => inode,
             Err(e) => return e.to_ptr(),
         },
@@ -268,7 +238,7 @@ unsafe extern "C" fn lookup<T: FileSystem>(
         if !alias.is_null() {
             // SAFETY: `d_splice_alias()` returned a live, referenced dentry
             // of the same superblock.
-            unsafe { stamp(alias) }.store(seen, Ordering::Release);
+            unsafe { dentry::stamp(alias) }.store(seen, Ordering::Release);
         }
     }
     alias
@@ -282,7 +252,7 @@ unsafe extern "C" fn iterate_shared<T: FileSystem>(
     ctx: *mut bindings::dir_context,
 ) -> c_int {
     // SAFETY: `file` and `ctx` are live for the call (caller).
-    if !unsafe { shrinkfs_vfs_dir_emit_dots(file.cast(), ctx) } {
+    if !unsafe { ffi::shrinkfs_vfs_dir_emit_dots(file.cast(), ctx) } {
         return 0;
     }
     // SAFETY: An open file pins its inode, the inode its superblock.
@@ -307,7 +277,7 @@ unsafe extern "C" fn iterate_shared<T: FileSystem>(
         };
         // SAFETY: `ctx` is live; the name is `name_len` initialised bytes.
         let more = unsafe {
-            shrinkfs_vfs_dir_emit(
+            ffi::shrinkfs_vfs_dir_emit(
                 ctx,
                 entry.name.as_ptr().cast(),
                 entry.name_len as c_int,
@@ -378,19 +348,6 @@ unsafe extern "C" fn read<T: FileSystem>(
     }
 }
 
-/// The [`Directory`] of an open file.
-///
-/// # Safety
-///
-/// `file` is an open directory of a shrinkfs mount, and stays open for `'a`.
-pub(super) unsafe fn directory<'a>(file: *mut bindings::file) -> Directory<'a> {
-    Directory {
-        // SAFETY: An open file pins its path (caller).
-        dentry: unsafe { (*file).f_path.dentry },
-        _file: PhantomData,
-    }
-}
-
 /// # Safety
 ///
 /// Called by the VFS with an open directory of `T`.
@@ -402,9 +359,50 @@ unsafe extern "C" fn ioctl<T: FileSystem>(
     // SAFETY: An open file pins its inode, the inode its superblock.
     let data = unsafe { super_block::data::<T>((*(*file).f_inode).i_sb) };
     // SAFETY: The file stays open for the whole ioctl.
-    let dir = unsafe { directory(file) };
+    let dir = unsafe { Directory::of_file(file) };
     match T::ioctl(data, &dir, cmd, arg as usize) {
         Ok(ret) => ret as kernel::ffi::c_long,
         Err(e) => e.to_errno() as kernel::ffi::c_long,
+    }
+}
+
+/// A sysfs page being written: at most `PAGE_SIZE` bytes.
+struct Page<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl fmt::Write for Page<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self
+            .len
+            .checked_add(s.len())
+            .filter(|&e| e <= self.buf.len());
+        let end = end.ok_or(fmt::Error)?;
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Reads a superblock's `stats` in sysfs.
+///
+/// # Safety
+///
+/// Called by sysfs (through helpers.c) with a superblock of `T` whose state
+/// lives (the directory is removed before it goes) and a page-sized buffer.
+unsafe extern "C" fn show_stats<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    buf: *mut c_char,
+) -> isize {
+    // SAFETY: sysfs hands `show` a zeroed buffer of `PAGE_SIZE` bytes that
+    // nobody else touches during the call.
+    let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), bindings::PAGE_SIZE) };
+    let mut page = Page { buf, len: 0 };
+    // SAFETY: The state lives for the call (caller).
+    let data = unsafe { super_block::data::<T>(sb) };
+    match T::write_stats(data, &mut page) {
+        Ok(()) => page.len as isize,
+        Err(fmt::Error) => -(bindings::EOVERFLOW as isize),
     }
 }

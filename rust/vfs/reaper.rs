@@ -16,102 +16,13 @@ use core::mem::offset_of;
 use core::ptr;
 
 use kernel::bindings;
-use kernel::prelude::*;
 use kernel::stack_pin_init;
-use kernel::types::Opaque;
 
+use super::ffi::{self, DCACHE_SHRINK_LIST, S_IFMT};
 use super::fs_type::FileSystemType;
+use super::shrink_list::ShrinkList;
 use super::spinlock::SpinGuard;
 use super::{super_block, Event, FileSystem};
-
-extern "C" {
-    // rust/vfs/helpers.c: static inlines and macros of sched.h and fs.h.
-    // `struct inode` is passed untyped: bindgen's copy holds types that
-    // `improper_ctypes` rejects, though only the pointer crosses.
-    fn shrinkfs_vfs_need_resched() -> bool;
-    fn shrinkfs_vfs_cond_resched();
-    fn shrinkfs_vfs_hold_inode(inode: *mut c_void);
-}
-
-/// `DCACHE_SHRINK_LIST` of include/linux/dcache.h: `BIT(10)`.
-const DCACHE_SHRINK_LIST: u32 = 1 << 10;
-/// `S_IFMT` of include/uapi/linux/stat.h.
-const S_IFMT: u32 = 0o170000;
-
-/// A private shrink list; what is on it is killed when it is dropped.
-///
-/// Locking contract: dentries go on with [`ShrinkList::put`], which may run
-/// under spinlocks (never a `d_lock`); the list owns every dentry on it
-/// (`DCACHE_SHRINK_LIST`), and a concurrent `shrink_dcache_parent()`, umount's
-/// included, waits for those or kills them itself, leaving them to this list
-/// to free. Dropping the list kills what is left and may sleep.
-///
-/// The head lives where the list is pinned (the reaper's stack): making one
-/// cannot fail in the middle of reclaim.
-///
-/// # Invariants
-///
-/// `head` is an initialised `list_head` whose entries are dentries' `d_lru`,
-/// added and removed only through this list.
-#[pin_data(PinnedDrop)]
-pub(crate) struct ShrinkList {
-    #[pin]
-    head: Opaque<bindings::list_head>,
-}
-
-impl ShrinkList {
-    pub(crate) fn new() -> impl PinInit<Self> {
-        // INVARIANT: The head is initialised as an empty list.
-        pin_init!(Self {
-            head <- Opaque::ffi_init(|head: *mut bindings::list_head| {
-                // SAFETY: `head` is valid, pinned memory; an empty list
-                // points at itself.
-                unsafe {
-                    (*head).next = head;
-                    (*head).prev = head;
-                }
-            }),
-        })
-    }
-
-    /// Drops one reference to `dentry` onto the list; the dentry goes on
-    /// the list if that was its last reference.
-    ///
-    /// # Safety
-    ///
-    /// The caller owns a reference to `dentry`, which this call consumes, and
-    /// holds no `d_lock`.
-    unsafe fn put(&self, dentry: *mut bindings::dentry) {
-        // SAFETY: Guaranteed by the caller; the head is a valid list.
-        unsafe { bindings::dput_to_list(dentry, self.head.get()) };
-    }
-
-    /// How many dentries are on the list.
-    pub(crate) fn len(&self) -> usize {
-        let head = self.head.get();
-        let mut len = 0;
-        // SAFETY: Only this list adds and removes entries (type invariant;
-        // a concurrent `shrink_dcache_parent()` may kill an entry but leaves
-        // it on the list), so its links change under nobody's reading.
-        unsafe {
-            let mut pos = (*head).next;
-            while pos != head {
-                len += 1;
-                pos = (*pos).next;
-            }
-        }
-        len
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for ShrinkList {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: The head is a valid list of dentries this list owns; the
-        // drop happens in process context, where killing may sleep.
-        unsafe { bindings::shrink_dentry_list(self.head.get()) };
-    }
-}
 
 /// What one collection pass may take.
 struct Collect<'a> {
@@ -189,9 +100,9 @@ unsafe extern "C" fn collect_super<T: FileSystem>(
             if alive && (*inode).i_mode as u32 & S_IFMT == bindings::S_IFREG {
                 taken += collect_aliases(inode, state.list);
             }
-            let yield_cpu = alive && shrinkfs_vfs_need_resched();
+            let yield_cpu = alive && ffi::shrinkfs_vfs_need_resched();
             if yield_cpu {
-                shrinkfs_vfs_hold_inode(inode.cast());
+                ffi::shrinkfs_vfs_hold_inode(inode.cast());
             }
             drop(inode_guard);
             if yield_cpu {
@@ -200,7 +111,7 @@ unsafe extern "C" fn collect_super<T: FileSystem>(
                     bindings::iput(cursor);
                 }
                 cursor = inode;
-                shrinkfs_vfs_cond_resched();
+                ffi::shrinkfs_vfs_cond_resched();
                 list_guard = SpinGuard::lock(list_lock);
             }
             pos = (*pos).next;

@@ -9,55 +9,67 @@ use core::ptr;
 use kernel::bindings;
 use kernel::prelude::*;
 
+use super::ffi::{ShowFn, SB_RDONLY};
 use super::fs_type::FileSystemType;
+use super::inode::{self, InodeOps};
 use super::sysfs::SysfsDir;
-use super::{inode, operations, FileSystem};
+use super::FileSystem;
+
+/// What a new superblock of a filesystem is set up with.
+pub(super) struct SuperOps {
+    pub(super) sb: &'static bindings::super_operations,
+    pub(super) dentry: &'static bindings::dentry_operations,
+    pub(super) inodes: &'static InodeOps,
+    /// Formats the superblock's `stats` file in sysfs.
+    pub(super) show_stats: ShowFn,
+}
 
 /// What `s_fs_info` points at.
 ///
 /// Callbacks borrow `data` only; `sysfs` is touched by [`fill`] and
-/// [`kill_sb`] alone, through raw pointers, so the two never alias.
+/// [`kill`] alone, through raw pointers, so the two never alias.
 struct SuperState<T: FileSystem> {
     data: T::Data,
     /// `/sys/fs/<type>/<major>:<minor>/`; gone before `data` is.
     sysfs: Option<SysfsDir>,
 }
 
-/// `SB_RDONLY` of include/linux/fs.h: `BIT(0)`, which bindgen cannot evaluate.
-const SB_RDONLY: usize = 1 << 0;
-
 /// The state of superblock `sb`.
 ///
 /// # Safety
 ///
-/// `sb` is a superblock of `T` that [`fill`] gave its state, and `kill_sb`
+/// `sb` is a superblock of `T` that [`fill`] gave its state, and [`kill`]
 /// has not dropped that state yet: true in every callback the VFS makes for
-/// the superblock's dentries and inodes, since `kill_sb` drops the state only
+/// the superblock's dentries and inodes, since `kill` drops the state only
 /// after `kill_anon_super()` has released all of them.
 pub(super) unsafe fn data<'a, T: FileSystem>(sb: *mut bindings::super_block) -> &'a T::Data {
     // SAFETY: By the caller's guarantee `s_fs_info` holds a live
-    // `KBox<SuperState<T>>`, whose `data` is only read until `kill_sb` drops it.
+    // `KBox<SuperState<T>>`, whose `data` is only read until `kill` drops it.
     unsafe { &(*(*sb).s_fs_info.cast::<SuperState<T>>()).data }
 }
 
-/// Sets up a new superblock: state, operations, root directory.
+/// Sets up a new superblock: state, operations `ops`, root directory.
 ///
 /// # Safety
 ///
 /// `sb` is a new superblock of `T` inside `fill_super`, not yet visible to
 /// anyone else.
-pub(super) unsafe fn fill<T: FileSystem>(sb: *mut bindings::super_block, data: T::Data) -> Result {
+pub(super) unsafe fn fill<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    data: T::Data,
+    ops: &SuperOps,
+) -> Result {
     let root_ino = T::root_ino(&data);
     let state = KBox::new(SuperState::<T> { data, sysfs: None }, GFP_KERNEL)?;
     let state = KBox::into_raw(state);
     // SAFETY: The superblock is valid and unshared (caller), so plain writes
-    // cannot race. The state box is released in `kill_sb`, which the VFS
+    // cannot race. The state box is released in `kill`, which `kill_sb`
     // calls even if the rest of this function fails.
     unsafe {
         (*sb).s_fs_info = state.cast();
         (*sb).s_magic = T::MAGIC as _;
-        (*sb).s_op = operations::super_operations::<T>();
-        (*sb).s_d_op = operations::dentry_operations::<T>();
+        (*sb).s_op = ops.sb;
+        (*sb).s_d_op = ops.dentry;
         (*sb).s_blocksize = bindings::PAGE_SIZE as _;
         (*sb).s_blocksize_bits = bindings::PAGE_SHIFT as _;
         (*sb).s_time_gran = 1;
@@ -65,17 +77,18 @@ pub(super) unsafe fn fill<T: FileSystem>(sb: *mut bindings::super_block, data: T
     }
     // SAFETY: `sb` is a superblock of `T`, so `s_type` is the registered
     // `FileSystemType<T>` (a mount holds the registration); `sb` has its state
-    // and its anonymous device, and `kill_sb` removes the directory before it
-    // drops the state.
+    // and its anonymous device, and `kill` removes the directory before it
+    // drops the state; `show_stats` reads the state of a superblock of `T`.
     let sysfs = unsafe {
         FileSystemType::<T>::from_raw((*sb).s_type)
             .sysfs()
-            .for_super::<T>(sb)
+            .for_super(sb, ops.show_stats)
     }?;
     // SAFETY: Nobody else touches `sysfs` (see `SuperState`).
     unsafe { ptr::addr_of_mut!((*state).sysfs).write(Some(sysfs)) };
-    // SAFETY: `sb` is a valid superblock of `T` whose state is set.
-    let root = unsafe { inode::iget::<T>(sb, root_ino) }?;
+    // SAFETY: `sb` is a valid superblock of `T` and `state` its state, which
+    // lives until `kill` (above).
+    let root = unsafe { inode::iget::<T>(sb, &(*state).data, root_ino, ops.inodes) }?;
     // SAFETY: `d_make_root()` takes over the inode reference, also on failure.
     let dentry = unsafe { bindings::d_make_root(root) };
     if dentry.is_null() {
@@ -86,16 +99,16 @@ pub(super) unsafe fn fill<T: FileSystem>(sb: *mut bindings::super_block, data: T
     Ok(())
 }
 
-/// `kill_sb`: the sysfs directory (before `kill_anon_super()` frees the
-/// device number that names it), the anonymous-superblock teardown, then the
-/// state. No callback of the superblock comes after: `kill_anon_super()`'s
-/// `generic_shutdown_super()` kills every dentry and evicts every inode, and
-/// the shrinker is gone, before it returns.
+/// Tears a superblock down: the sysfs directory (before `kill_anon_super()`
+/// frees the device number that names it), the anonymous-superblock
+/// teardown, then the state. No callback of the superblock comes after:
+/// `kill_anon_super()`'s `generic_shutdown_super()` kills every dentry and
+/// evicts every inode, and the shrinker is gone, before it returns.
 ///
 /// # Safety
 ///
-/// Called by the VFS with a superblock of `T` being shut down.
-pub(super) unsafe extern "C" fn kill_sb<T: FileSystem>(sb: *mut bindings::super_block) {
+/// `sb` is a superblock of `T` being shut down (`kill_sb`).
+pub(super) unsafe fn kill<T: FileSystem>(sb: *mut bindings::super_block) {
     // SAFETY: `sb` is valid until `kill_anon_super()` returns (caller).
     let state = unsafe { (*sb).s_fs_info }.cast::<SuperState<T>>();
     if !state.is_null() {
