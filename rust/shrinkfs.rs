@@ -190,6 +190,7 @@ fn parse_u32(key: &'static str, value: Option<&[u8]>) -> Result<u32, OptionError
         .ok_or(OptionError::NotANumber(key))
 }
 
+#[vtable]
 impl FileSystem for ShrinkFs {
     const NAME: &'static CStr = c_str!("shrinkfs");
     // "shrk"

@@ -9,10 +9,11 @@ use core::fmt;
 use kernel::c_str;
 use kernel::prelude::*;
 
-use crate::vfs::{self, DirEntry, Directory, FileSystem, InodeKind};
+use crate::vfs::{self, DirEntry, FileSystem, InodeKind};
 
 struct Other;
 
+#[vtable]
 impl FileSystem for Other {
     const NAME: &'static CStr = c_str!("other");
     const MAGIC: u64 = 1;
@@ -24,9 +25,6 @@ impl FileSystem for Other {
         Ok(false)
     }
     fn new_super(_: &()) -> Result<(), &'static str> {
-        Ok(())
-    }
-    fn reconfigure(_: &(), _: &()) -> Result<(), &'static str> {
         Ok(())
     }
     fn root_ino(_: &()) -> u64 {
@@ -46,9 +44,6 @@ impl FileSystem for Other {
     }
     fn write_stats(_: &(), _: &mut dyn fmt::Write) -> fmt::Result {
         Ok(())
-    }
-    fn ioctl(_: &(), _: &Directory<'_>, _: u32, _: usize) -> Result<i64> {
-        Err(ENOTTY)
     }
 }
 

@@ -168,6 +168,16 @@ unsafe fn reconfigure<T: FileSystem>(
         Ok(options) => options,
         Err(e) => return e.to_errno(),
     };
+    if !T::HAS_RECONFIGURE {
+        // SAFETY: `fc` is valid (caller); only this module sets the slot,
+        // when the first option of the filesystem is parsed.
+        let parsed_any = unsafe { !(*ffi::shrinkfs_vfs_fc_options(fc)).is_null() };
+        if parsed_any {
+            // SAFETY: Guaranteed by the caller.
+            return unsafe { invalid(fc, &"options cannot change on remount") };
+        }
+        return 0;
+    }
     // SAFETY: A mounted superblock of `T` has its state (caller).
     let data = unsafe { super_block::data::<T>(sb) };
     match T::reconfigure(data, options) {

@@ -107,6 +107,10 @@ pub(crate) enum Event {
 /// Inodes are identified by number; the layer keeps them in the inode cache
 /// and their dentries in the dcache, and asks the filesystem only what an
 /// inode number is, what a directory holds and what a file says.
+///
+/// A `#[vtable]`: an operation left out (`reconfigure`, `ioctl`) leaves its
+/// C callback unset, as in the C tables of a filesystem that has none.
+#[vtable]
 pub(crate) trait FileSystem: Sized + 'static {
     /// The name `mount -t` takes.
     const NAME: &'static CStr;
@@ -138,8 +142,11 @@ pub(crate) trait FileSystem: Sized + 'static {
     fn new_super(options: &Self::Options) -> Result<Self::Data, Self::OptionError>;
 
     /// Whether a remount with `options` may go ahead on a superblock with
-    /// state `data`; the superblock stays read-only either way.
-    fn reconfigure(data: &Self::Data, options: &Self::Options) -> Result<(), Self::OptionError>;
+    /// state `data`; the superblock stays read-only either way. Without it
+    /// a remount may change nothing but flags.
+    fn reconfigure(_data: &Self::Data, _options: &Self::Options) -> Result<(), Self::OptionError> {
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
 
     fn root_ino(data: &Self::Data) -> u64;
 
@@ -175,7 +182,10 @@ pub(crate) trait FileSystem: Sized + 'static {
     fn evict_delay() {}
 
     /// `ioctl(2)` on directory `dir`, with the raw command and argument.
-    fn ioctl(data: &Self::Data, dir: &Directory<'_>, cmd: u32, arg: usize) -> Result<i64>;
+    /// Without it, directories have no `unlocked_ioctl` (`ENOTTY`).
+    fn ioctl(_data: &Self::Data, _dir: &Directory<'_>, _cmd: u32, _arg: usize) -> Result<i64> {
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// Whether the calling task may administer the system (`CAP_SYS_ADMIN`).

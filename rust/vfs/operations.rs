@@ -53,7 +53,7 @@ impl<T: FileSystem> Tables<T> {
         llseek: Some(bindings::generic_file_llseek),
         read: Some(bindings::generic_read_dir),
         iterate_shared: Some(iterate_shared::<T>),
-        unlocked_ioctl: Some(ioctl::<T>),
+        unlocked_ioctl: if T::HAS_IOCTL { Some(ioctl::<T>) } else { None },
         // SAFETY: As above; a null `owner` is fine, since every open file
         // pins its mount and so the module.
         ..unsafe { core::mem::zeroed() }
