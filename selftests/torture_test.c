@@ -947,6 +947,10 @@ FIXTURE_TEARDOWN(torture)
 	if (t->memcg)
 		leave_memcg(t);
 	shrinkfs_unload();
+	/* rcutorture's closing line: the console alone tells how it ended. */
+	announce("--- End of test: %s (seed %u)",
+		 _metadata->exit_code == KSFT_PASS ? "SUCCESS" : "FAILURE",
+		 t->seed);
 }
 
 /* Starts a thread, on the CPU @cpu (or anywhere, -1) from its first step. */
