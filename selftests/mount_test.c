@@ -98,7 +98,7 @@ TEST_F(module, stays_read_only_across_a_remount)
 	/* Without MS_RDONLY a remount asks for read-write. */
 	ASSERT_EQ(0, mount(NULL, self->mnt, NULL, MS_REMOUNT, NULL));
 	ASSERT_EQ(0, statvfs(self->mnt, &sv));
-	EXPECT_TRUE(sv.f_flag & ST_RDONLY);
+	EXPECT_TRUE((sv.f_flag & ST_RDONLY) != 0);
 	snprintf(path, sizeof(path), "%s/new", self->mnt);
 	EXPECT_EQ(-1, mkdir(path, 0755));
 	EXPECT_EQ(EROFS, errno);
