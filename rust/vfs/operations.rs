@@ -293,13 +293,24 @@ unsafe extern "C" fn iterate_shared<T: FileSystem>(
     }
 }
 
-/// A small file's content, formatted on the stack.
-struct Content {
-    buf: [u8; 512],
+/// Text formatted into a fixed buffer: a file's content on the stack, or a
+/// sysfs page.
+struct Buffer<'a> {
+    buf: &'a mut [u8],
     len: usize,
 }
 
-impl fmt::Write for Content {
+impl<'a> Buffer<'a> {
+    fn new(buf: &'a mut [u8]) -> Self {
+        Self { buf, len: 0 }
+    }
+
+    fn text(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl fmt::Write for Buffer<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self
             .len
@@ -311,6 +322,9 @@ impl fmt::Write for Content {
         Ok(())
     }
 }
+
+/// Longest content of a regular file.
+const CONTENT_MAX: usize = 512;
 
 /// # Safety
 ///
@@ -327,10 +341,8 @@ unsafe extern "C" fn read<T: FileSystem>(
         let inode = (*file).f_inode;
         (super_block::data::<T>((*inode).i_sb), (*inode).i_ino as u64)
     };
-    let mut content = Content {
-        buf: [0; 512],
-        len: 0,
-    };
+    let mut storage = [0u8; CONTENT_MAX];
+    let mut content = Buffer::new(&mut storage);
     if T::write_content(data, ino, &mut content).is_err() {
         return EIO.to_errno() as isize;
     }
@@ -342,8 +354,8 @@ unsafe extern "C" fn read<T: FileSystem>(
             buf.cast(),
             count,
             ppos,
-            content.buf.as_ptr().cast(),
-            content.len,
+            content.text().as_ptr().cast(),
+            content.text().len(),
         )
     }
 }
@@ -366,25 +378,6 @@ unsafe extern "C" fn ioctl<T: FileSystem>(
     }
 }
 
-/// A sysfs page being written: at most `PAGE_SIZE` bytes.
-struct Page<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl fmt::Write for Page<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self
-            .len
-            .checked_add(s.len())
-            .filter(|&e| e <= self.buf.len());
-        let end = end.ok_or(fmt::Error)?;
-        self.buf[self.len..end].copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 /// Reads a superblock's `stats` in sysfs.
 ///
 /// # Safety
@@ -398,11 +391,11 @@ unsafe extern "C" fn show_stats<T: FileSystem>(
     // SAFETY: sysfs hands `show` a zeroed buffer of `PAGE_SIZE` bytes that
     // nobody else touches during the call.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), bindings::PAGE_SIZE) };
-    let mut page = Page { buf, len: 0 };
+    let mut page = Buffer::new(buf);
     // SAFETY: The state lives for the call (caller).
     let data = unsafe { super_block::data::<T>(sb) };
     match T::write_stats(data, &mut page) {
-        Ok(()) => page.len as isize,
+        Ok(()) => page.text().len() as isize,
         Err(fmt::Error) => -(bindings::EOVERFLOW as isize),
     }
 }
