@@ -7,6 +7,9 @@
 #   make kernel   build (or reuse) the selected kernel
 #   make vm       a shell in the guest; make vm RUN=script.sh runs a script
 #                 (ICOUNT=1: one vCPU whose clock counts instructions)
+#   make kselftest-install   the selftests as the kernel's run_kselftest.sh
+#                 runs them, in out/kselftest; in the guest:
+#                 make kselftest-install vm RUN=qemu/guest/run-kselftest
 #   make patches-check   checkpatch and a build after each patch of the series
 #   make torture  the torture alone: DURATION=seconds SEED=n (report in out/torture/)
 #   make mutant-check   the torture catches every mutant in qemu/mutants/
@@ -80,6 +83,11 @@ module: kernel
 
 selftests: kernel
 	$(MAKE) -C selftests KSRC=$(ksrc_tree) OUT=$(OUT)/selftests
+
+# Not $(OUT)/selftests: the rig puts every program there into the guest.
+kselftest-install: kernel
+	$(MAKE) -C selftests KSRC=$(ksrc_tree) OUT=$(OUT)/selftests \
+		install INSTALL_PATH=$(OUT)/kselftest
 
 host-tests:
 	cargo fmt --all -- --check
@@ -185,4 +193,4 @@ clean:
 	-$(MAKE) -C $(kdir) M=$(CURDIR) LLVM=1 ARCH=x86_64 clean 2>/dev/null
 	rm -rf $(OUT)
 
-.PHONY: all setup rig kernel module selftests host-tests compile-fail check torture mutant-check vm boot-time bench bench-check scan clean cache-clean patches-check
+.PHONY: all setup rig kernel module selftests kselftest-install host-tests compile-fail check torture mutant-check vm boot-time bench bench-check scan clean cache-clean patches-check

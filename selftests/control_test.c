@@ -68,9 +68,14 @@ FIXTURE_SETUP(mount)
 	if (getuid())
 		SKIP(return, "loading modules needs root");
 	ASSERT_EQ(0, shrinkfs_prepare(self->mnt, sizeof(self->mnt), "ctl"));
-	ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, GEOMETRY));
+	/* A failed setup has no teardown: it undoes itself. */
+	ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, GEOMETRY)) {
+		shrinkfs_cleanup(self->mnt);
+	}
 	self->root = open(self->mnt, O_RDONLY | O_DIRECTORY);
-	ASSERT_LE(0, self->root);
+	ASSERT_LE(0, self->root) {
+		shrinkfs_cleanup(self->mnt);
+	}
 }
 
 FIXTURE_TEARDOWN(mount)

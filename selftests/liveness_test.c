@@ -64,6 +64,19 @@ FIXTURE(tree) {
 	int dir[2];
 };
 
+/* Undoes the fixture's setup, as much of it as was done. */
+static void release_tree(FIXTURE_DATA(tree) * self)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (self->dir[i] >= 0)
+			close(self->dir[i]);
+	if (self->root >= 0)
+		close(self->root);
+	shrinkfs_cleanup(self->mnt);
+}
+
 FIXTURE_SETUP(tree)
 {
 	if (getuid())
@@ -72,26 +85,28 @@ FIXTURE_SETUP(tree)
 	self->dir[0] = -1;
 	self->dir[1] = -1;
 	ASSERT_EQ(0, shrinkfs_prepare(self->mnt, sizeof(self->mnt), "live"));
-	ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, GEOMETRY));
+	/* A failed setup has no teardown: it undoes itself. */
+	ASSERT_EQ(0, mount("none", self->mnt, "shrinkfs", 0, GEOMETRY)) {
+		release_tree(self);
+	}
 	self->root = open(self->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ASSERT_LE(0, self->root);
+	ASSERT_LE(0, self->root) {
+		release_tree(self);
+	}
 	self->dir[0] = openat(self->root, "d0", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ASSERT_LE(0, self->dir[0]);
+	ASSERT_LE(0, self->dir[0]) {
+		release_tree(self);
+	}
 	self->dir[1] = openat(self->root, "d1", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ASSERT_LE(0, self->dir[1]);
+	ASSERT_LE(0, self->dir[1]) {
+		release_tree(self);
+	}
 }
 
 FIXTURE_TEARDOWN(tree)
 {
-	int i;
-
 	shrinkfs_set_param("evict_delay_ms", "0");
-	for (i = 0; i < 2; i++)
-		if (self->dir[i] >= 0)
-			close(self->dir[i]);
-	if (self->root >= 0)
-		close(self->root);
-	shrinkfs_cleanup(self->mnt);
+	release_tree(self);
 }
 
 /* Looks up f0..f<n-1> of @dir and lets them go: unused dentries on the LRU. */

@@ -93,7 +93,8 @@ static inline int shrinkfs_unload_when_idle(unsigned int deadline_s,
 
 /*
  * Loads the module and makes an empty mount point /tmp/shrinkfs-@tag-<pid>
- * in @mnt: 0 or -errno.
+ * in @mnt: 0 or -errno. On an error the module is not left loaded, so the
+ * next test's load does not fail with -EEXIST.
  */
 static inline int shrinkfs_prepare(char *mnt, size_t len, const char *tag)
 {
@@ -102,10 +103,18 @@ static inline int shrinkfs_prepare(char *mnt, size_t len, const char *tag)
 	if (ret)
 		return ret;
 	snprintf(mnt, len, "/tmp/shrinkfs-%s-%d", tag, getpid());
-	return mkdir(mnt, 0755) ? -errno : 0;
+	if (mkdir(mnt, 0755)) {
+		ret = -errno;
+		shrinkfs_unload();
+	}
+	return ret;
 }
 
-/* Undoes shrinkfs_prepare() and whatever a test left mounted. */
+/*
+ * Undoes shrinkfs_prepare() and whatever a test left mounted. A fixture's
+ * setup calls it too when it fails after shrinkfs_prepare(): the harness
+ * runs the teardown only after a setup that completed.
+ */
 static inline void shrinkfs_cleanup(const char *mnt)
 {
 	umount2(mnt, MNT_DETACH);
