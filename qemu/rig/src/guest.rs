@@ -12,6 +12,7 @@ use clap::Args;
 use crate::hostroot;
 use crate::initramfs::Initramfs;
 use crate::kernel::{self, Kernel};
+use crate::ktap;
 use crate::protocol::{mode, path};
 use crate::qemu::{Accel, Boot, Clock, Finished};
 use crate::results::{self, Report};
@@ -199,6 +200,7 @@ pub fn prepare(
         stop_after_splat: None,
         out_dir,
         verbose: guest.verbose,
+        echo_as_diagnostics: true,
     })
 }
 
@@ -306,6 +308,12 @@ pub fn boot_and_judge(boot: &Boot, label: &str, expect: &Expectations) -> Result
         finished.hang_dump.as_deref(),
         boot.vcpus(),
         expect,
+    );
+    // The numbered results come at the command's end; this says at once
+    // how the boot went.
+    println!(
+        "{}",
+        ktap::diagnostic(&format!("{label}: {}", verdict::summary(&outcome.checks)))
     );
     Ok(outcome)
 }

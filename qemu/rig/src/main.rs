@@ -9,6 +9,7 @@ mod guest;
 mod hostroot;
 mod initramfs;
 mod kernel;
+mod ktap;
 mod monitor;
 mod mutant;
 mod progress;

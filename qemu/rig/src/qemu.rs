@@ -76,6 +76,9 @@ pub struct Boot {
     pub verbose: bool,
     /// Host directories shared read-only with the guest.
     pub shares: Vec<Share>,
+    /// Echo the results channel as KTAP diagnostic lines (`# ...`), for
+    /// commands whose stdout is KTAP; else as the guest printed it.
+    pub echo_as_diagnostics: bool,
     pub clock: Clock,
 }
 
@@ -177,6 +180,14 @@ impl Boot {
         Ok(())
     }
 
+    fn echo(&self, line: &str) {
+        if self.echo_as_diagnostics {
+            println!("{}", crate::ktap::diagnostic(line));
+        } else {
+            println!("{line}");
+        }
+    }
+
     /// The first splat's header, once `stop_after_splat` has passed since it.
     fn splat_grace_over(&self, first_splat: &Mutex<Option<(Instant, String)>>) -> Option<String> {
         let grace = self.stop_after_splat?;
@@ -246,7 +257,7 @@ impl Boot {
                 status_line.finish();
                 match line.strip_prefix(PREFIX) {
                     Some(proto) => phase = proto.to_string(),
-                    None => println!("{line}"),
+                    None => self.echo(&line),
                 }
             }
             if let Some(status) = child.try_wait()? {
@@ -306,7 +317,7 @@ impl Boot {
         for line in results.new_lines() {
             arrivals.push((start.elapsed().as_secs_f64(), line.clone()));
             if !line.starts_with(PREFIX) {
-                println!("{line}");
+                self.echo(&line);
             }
         }
         status_line.finish();

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::summarise;
+use super::{begin_ktap, summarise};
 use crate::kernel;
-use crate::verdict::{self, Check};
+use crate::verdict::Check;
 
 #[derive(Args)]
 pub struct KernelArgs {
@@ -64,6 +64,7 @@ pub fn patches_check(args: KernelArgs) -> Result<ExitCode> {
     if patches.is_empty() {
         bail!("patches/series lists no patches");
     }
+    begin_ktap();
     let mut req = args.request();
     req.variant = kernel::Variant::Stock;
     req.extra_patches = patches.clone();
@@ -106,6 +107,5 @@ pub fn patches_check(args: KernelArgs) -> Result<ExitCode> {
     if let Err(e) = chain {
         eprintln!("patches-check: {e:#}");
     }
-    verdict::print(&checks);
     Ok(summarise(&checks))
 }
