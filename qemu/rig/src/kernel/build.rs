@@ -62,13 +62,24 @@ pub(super) fn build_tree(
     dir: &Path,
     grown_from: Option<(&Path, &Path)>,
 ) -> Result<Kernel> {
+    // Until it returns: a second rig after the same build waits, then finds it.
+    let lock = super::lock::BuildLock::acquire(dir)?;
     let build_dir = dir.join("build");
     let source_ready = dir.join(SOURCE_READY).exists();
     if let Some(version) = fs::read_to_string(build_dir.join(BUILD_COMPLETE))
         .ok()
         .filter(|_| source_ready)
     {
-        eprintln!("kernel: cached {} ({})", dir.display(), version.trim());
+        let by_other = if lock.waited {
+            ", built meanwhile by another rig"
+        } else {
+            ""
+        };
+        eprintln!(
+            "kernel: cached {} ({}){by_other}",
+            dir.display(),
+            version.trim()
+        );
         return Ok(Kernel {
             build_dir,
             version: version.trim().to_string(),

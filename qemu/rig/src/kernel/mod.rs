@@ -5,6 +5,7 @@
 
 mod build;
 mod config;
+mod lock;
 
 use std::fmt;
 use std::fs;
