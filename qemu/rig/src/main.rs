@@ -2,6 +2,7 @@
 //! module and the kselftests inside, and judges the run (TAP results, kernel
 //! splats, debug options live).
 
+mod accel;
 mod bench;
 mod commands;
 mod detection;

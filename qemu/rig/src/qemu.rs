@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::accel::Accel;
 use crate::progress::{elapsed, StatusLine};
 use crate::protocol::PREFIX;
 
@@ -32,27 +33,6 @@ const POLL: Duration = Duration::from_millis(50);
 /// How long a hung guest gets to print its task dump before QEMU is killed;
 /// every task's stack, under TCG with KASAN, takes seconds.
 const DUMP_WAIT: Duration = Duration::from_secs(20);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Accel {
-    Tcg,
-    Kvm,
-    /// KVM if a short probe boot under KVM finishes, else TCG.
-    Auto,
-}
-
-impl std::str::FromStr for Accel {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "tcg" => Ok(Accel::Tcg),
-            "kvm" => Ok(Accel::Kvm),
-            "auto" => Ok(Accel::Auto),
-            _ => bail!("unknown accelerator '{s}' (known: tcg, kvm, auto)"),
-        }
-    }
-}
 
 pub struct Boot {
     pub bzimage: PathBuf,
@@ -132,6 +112,11 @@ impl Boot {
             Clock::Wall => self.cpus,
             Clock::Icount => 1,
         }
+    }
+
+    /// The accelerator QEMU really runs this boot under.
+    pub fn accel_used(&self) -> &'static str {
+        crate::accel::used(self.clock, self.accel)
     }
 
     fn command(&self, console: &str, results: &Path) -> Command {

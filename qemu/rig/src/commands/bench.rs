@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use crate::bench;
 use crate::guest::{build_module, prepare, GuestArgs, KernelsAndGuests, Outcome};
 use crate::kernel;
 use crate::protocol::{mode, param, path};
+use crate::{accel, bench};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -46,6 +46,8 @@ pub struct BenchArgs {
 }
 
 pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
+    // Before hours of kernel builds, not after.
+    accel::require_usable(args.rig.accel)?;
     let modes: Vec<shrinkfs_bench::Mode> = args
         .modes
         .split(',')
@@ -98,6 +100,8 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
     let start = std::time::Instant::now();
     let mut samples = vec![];
     let mut done = 0;
+    // What each mode really ran under: `auto` resolves per kernel build.
+    let mut accelerators = std::collections::BTreeSet::new();
     for rep in 1..=args.reps {
         for &mode in &modes {
             for turn in 0..2 {
@@ -119,6 +123,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
                     &[(path::BENCH_PROGRAM, args.program.as_path())],
                 )?;
                 boot.clock = bench::clock(mode);
+                accelerators.insert(format!("{mode}: {}", boot.accel_used()));
                 eprintln!(
                     "# bench [{}/{steps}] rep {rep}/{}: {} kernel, {mode} mode; ETA {}",
                     done + 1,
@@ -166,7 +171,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             .iter()
             .map(|s| (s.label.to_string(), s.info()))
             .collect(),
-        accelerator: format!("{:?}", args.rig.accel).to_lowercase(),
+        accelerator: accelerators.into_iter().collect::<Vec<_>>().join(", "),
         kernel_params: bench::KERNEL_PARAMS.to_string(),
         seed: args.seed,
         reps: args.reps,

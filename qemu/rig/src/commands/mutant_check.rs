@@ -14,7 +14,7 @@ use crate::detection::{Detection, DetectionTable};
 use crate::guest::{build_module, GuestArgs, KernelsAndGuests};
 use crate::mutant::Mutant;
 use crate::verdict::Check;
-use crate::{kernel, ktap, torture};
+use crate::{accel, kernel, ktap, torture};
 
 #[derive(Args)]
 pub struct MutantCheckArgs {
@@ -60,6 +60,7 @@ pub fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
         .iter()
         .map(|path| Mutant::read(path))
         .collect::<Result<Vec<_>>>()?;
+    accel::require_usable(args.rig.accel)?;
     begin_ktap();
     let seeds: Vec<u32> = (0..args.seeds).map(|i| args.first_seed + i).collect();
     let mut kernels: Vec<(String, Option<&Mutant>)> = vec![];

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use super::config::verify_config;
 use super::{capture, file_name, Inputs, Kernel, Request, Source, DEBIAN_PACKAGE, DEBIAN_TARBALL};
-use crate::guest::KVM_PROBE_FILE;
+use crate::accel::KVM_PROBE_FILE;
 use crate::progress::run_with_progress;
 
 /// Marks a source tree whose extraction and patching finished.
