@@ -9,10 +9,10 @@ use clap::Args;
 
 use super::{begin_ktap, summarise};
 use crate::guest::{boot_and_judge, prepare, GuestArgs};
-use crate::hostroot;
 use crate::ktap;
 use crate::protocol::{mode, param, path};
 use crate::verdict::{self, Check, Expectations};
+use crate::{hostroot, kernel};
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -39,6 +39,9 @@ const SELF_TEST_EXCERPT_LINES: usize = 24;
 
 pub fn check(args: &CheckArgs) -> Result<ExitCode> {
     let guest = &args.guest;
+    if !guest.no_debug {
+        kernel::require_debug_config(&guest.kdir)?;
+    }
     begin_ktap();
     let mut checks = Vec::new();
     let boot = prepare(guest, "check", mode::CHECK, &[])?;

@@ -178,6 +178,9 @@ pub fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureO
 }
 
 pub fn torture(args: &TortureArgs) -> Result<ExitCode> {
+    if !args.guest.no_debug {
+        crate::kernel::require_debug_config(&args.guest.kdir)?;
+    }
     begin_ktap();
     let seed = args.seed.unwrap_or_else(new_seed);
     let load_knob = match &args.load {

@@ -7,6 +7,8 @@ mod build;
 mod config;
 mod lock;
 
+pub use config::require_debug_config;
+
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
