@@ -120,6 +120,7 @@ pub struct Request {
 }
 
 /// A finished kernel build.
+#[derive(Debug)]
 pub struct Kernel {
     /// The kernel build directory (`O=`), what out-of-tree modules call `KDIR`.
     pub build_dir: PathBuf,
@@ -252,8 +253,28 @@ pub fn ensure(req: &Request) -> Result<Kernel> {
     ensure_chain(req).map(|mut chain| chain.pop().expect("a chain holds its base"))
 }
 
+/// A chain of builds as far as it got.
+pub struct Chain {
+    /// The base build, then one per extra patch, up to the first failure.
+    pub built: Vec<Kernel>,
+    /// Why the chain stopped short, if it did.
+    pub failure: Option<anyhow::Error>,
+    /// The base's source tree, extracted and patched even if its build
+    /// failed (not if its extraction did).
+    pub base_tree: PathBuf,
+}
+
 /// The base build, then one build per extra patch, each from the one before.
 pub fn ensure_chain(req: &Request) -> Result<Vec<Kernel>> {
+    let chain = build_chain(req)?;
+    match chain.failure {
+        Some(e) => Err(e),
+        None => Ok(chain.built),
+    }
+}
+
+/// Builds the chain as far as it goes; fails only if its inputs are bad.
+pub fn build_chain(req: &Request) -> Result<Chain> {
     // A mistyped path fails now, not after the base build.
     for patch in &req.extra_patches {
         if !patch.is_file() {
@@ -262,8 +283,19 @@ pub fn ensure_chain(req: &Request) -> Result<Vec<Kernel>> {
     }
     let mut inputs = Inputs::gather(req)?;
     let mut dir = req.cache.join(format!("{}-{}", req.variant, inputs.key()));
-    let mut chain = vec![build::build_tree(req, &inputs, &dir, None)?];
+    let mut chain = Chain {
+        built: vec![],
+        failure: None,
+        base_tree: dir.clone(),
+    };
+    match build::build_tree(req, &inputs, &dir, None) {
+        Ok(kernel) => chain.built.push(kernel),
+        Err(e) => chain.failure = Some(e),
+    }
     for patch in &req.extra_patches {
+        if chain.failure.is_some() {
+            break;
+        }
         inputs.add_patch(patch)?;
         let stem = file_name(patch)
             .trim_end_matches(".patch")
@@ -271,7 +303,10 @@ pub fn ensure_chain(req: &Request) -> Result<Vec<Kernel>> {
         let next = req
             .cache
             .join(format!("{}+{}-{}", req.variant, stem, inputs.key()));
-        chain.push(build::build_tree(req, &inputs, &next, Some((&dir, patch)))?);
+        match build::build_tree(req, &inputs, &next, Some((&dir, patch))) {
+            Ok(kernel) => chain.built.push(kernel),
+            Err(e) => chain.failure = Some(e),
+        }
         dir = next;
     }
     Ok(chain)
