@@ -4,6 +4,7 @@
 
 mod accel;
 mod bench;
+mod bench_log;
 mod commands;
 mod detection;
 mod guest;

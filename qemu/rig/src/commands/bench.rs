@@ -10,7 +10,8 @@ use clap::Args;
 use crate::guest::{build_module, prepare, GuestArgs, KernelsAndGuests, Outcome};
 use crate::kernel;
 use crate::protocol::{mode, param, path};
-use crate::{accel, bench};
+use crate::qemu::Boot;
+use crate::{accel, bench, bench_log};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -96,9 +97,24 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
         param::BENCH_TMPFS_MAX,
         args.tmpfs_max
     );
-    let steps = args.reps as usize * modes.len() * 2;
+    let (log, resumed) = bench_log::Log::open(&out, &run_description(args, &subjects))?;
+    // A re-run with fewer reps or modes uses only what it asks for.
+    let wanted = |mode, rep| modes.contains(&mode) && rep <= args.reps;
+    let already = resumed.done.iter().filter(|k| wanted(k.1, k.2)).count();
+    if already > 0 {
+        eprintln!(
+            "# bench: resuming {}: {already} boots already done",
+            out.display()
+        );
+    }
+    let steps = args.reps as usize * modes.len() * 2 - already;
     let start = std::time::Instant::now();
-    let mut samples = vec![];
+    let mut samples: Vec<_> = resumed
+        .samples
+        .into_iter()
+        .filter(|s| wanted(s.mode, s.rep))
+        .collect();
+    let mut failures = vec![];
     let mut done = 0;
     // What each mode really ran under: `auto` resolves per kernel build.
     let mut accelerators = std::collections::BTreeSet::new();
@@ -106,6 +122,12 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
         for &mode in &modes {
             for turn in 0..2 {
                 let subject = &subjects[bench::order((rep as usize - 1) * 2 + turn, args.seed)];
+                if resumed
+                    .done
+                    .contains(&(subject.label.to_string(), mode, rep))
+                {
+                    continue;
+                }
                 let guest = GuestArgs {
                     memory_mib: args.memory_mib,
                     no_debug: true,
@@ -131,37 +153,26 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
                     subject.label,
                     bench::eta(start, done, steps)
                 );
-                let finished = boot.run(&bench::step_label(
-                    rep,
-                    args.reps,
-                    subject.label,
+                let label = bench::step_label(rep, args.reps, subject.label, mode, start);
+                let got = boot_samples(&boot, &label, subject.label, mode, rep);
+                let record = bench_log::BootRecord {
+                    kernel: subject.label.to_string(),
                     mode,
-                    start,
-                ))?;
-                if finished.timed_out() {
-                    bail!(
-                        "the {} guest timed out; console: {}",
-                        subject.label,
-                        finished.console_log.display()
-                    );
+                    rep,
+                    samples: got.as_ref().map_or(0, Vec::len),
+                    error: got.as_ref().err().map(|e| format!("{e:#}")),
+                };
+                match got {
+                    Ok(mut got) => {
+                        log.record(&record, &got)?;
+                        samples.append(&mut got);
+                    }
+                    Err(e) => {
+                        eprintln!("# bench: {label} failed: {e:#}");
+                        log.record(&record, &[])?;
+                        failures.push(record);
+                    }
                 }
-                let outcome = Outcome::read(finished)?;
-                let mut got = bench::samples_of(
-                    &outcome.console,
-                    &outcome.report,
-                    &outcome.splats,
-                    subject.label,
-                    mode,
-                    rep,
-                    boot.vcpus(),
-                )
-                .with_context(|| format!("console: {}", outcome.finished.console_log.display()))?;
-                eprintln!(
-                    "# bench: {} figures in {:.1} s",
-                    got.len(),
-                    outcome.finished.seconds
-                );
-                samples.append(&mut got);
                 done += 1;
             }
         }
@@ -190,6 +201,15 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             std::thread::available_parallelism().map_or(0, |n| n.get())
         ),
     };
+    for f in &failures {
+        eprintln!(
+            "bench: rep {} {} {} failed: {}",
+            f.rep,
+            f.kernel,
+            f.mode,
+            f.error.as_deref().unwrap_or_default()
+        );
+    }
     let results = bench::finish(meta, samples, &out)?;
     let violations = results.violations();
     for v in &violations {
@@ -197,5 +217,66 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
     }
     println!("{}", shrinkfs_bench::gate::verdict_line(&violations));
     eprintln!("bench: report in {}", out.join("report.md").display());
-    Ok(ExitCode::SUCCESS)
+    if failures.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "bench: {} boots failed; the same command again retries them and keeps the rest",
+        failures.len()
+    );
+    Ok(ExitCode::FAILURE)
+}
+
+/// One benchmark boot's samples, or why it gave none.
+fn boot_samples(
+    boot: &Boot,
+    label: &str,
+    kernel: &str,
+    mode: shrinkfs_bench::Mode,
+    rep: u32,
+) -> Result<Vec<shrinkfs_bench::Sample>> {
+    let finished = boot.run(label)?;
+    if finished.timed_out() {
+        bail!(
+            "the {kernel} guest timed out; console: {}",
+            finished.console_log.display()
+        );
+    }
+    let outcome = Outcome::read(finished)?;
+    let samples = bench::samples_of(
+        &outcome.console,
+        &outcome.report,
+        &outcome.splats,
+        kernel,
+        mode,
+        rep,
+        boot.vcpus(),
+    )
+    .with_context(|| format!("console: {}", outcome.finished.console_log.display()))?;
+    eprintln!(
+        "# bench: {} figures in {:.1} s",
+        samples.len(),
+        outcome.finished.seconds
+    );
+    Ok(samples)
+}
+
+/// What makes samples comparable: the kernels (their build dirs carry the
+/// key of every input) and the workload. Not reps or modes: a re-run with
+/// more of them adds to what is there.
+fn run_description(args: &BenchArgs, subjects: &[bench::Subject]) -> String {
+    let mut text = format!(
+        "sizes {}\nshapes {}\ntmpfs_max {}\nseed {}\nmemory_mib {}\ncpus {}\n",
+        args.sizes, args.shapes, args.tmpfs_max, args.seed, args.memory_mib, args.rig.cpus
+    );
+    for s in subjects {
+        text.push_str(&format!(
+            "{} {} {} {}\n",
+            s.label,
+            s.kernel.build_dir.display(),
+            s.kernel.version,
+            s.config_hash
+        ));
+    }
+    text
 }
