@@ -8,13 +8,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
+use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
 use crate::guest::{prepare, GuestArgs, Outcome};
 use crate::protocol::mode;
 use crate::qemu::Clock;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Accel {
     Tcg,
     Kvm,
@@ -28,19 +29,6 @@ impl Accel {
             Accel::Tcg => "tcg",
             Accel::Kvm => "kvm",
             Accel::Auto => "auto",
-        }
-    }
-}
-
-impl std::str::FromStr for Accel {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "tcg" => Ok(Accel::Tcg),
-            "kvm" => Ok(Accel::Kvm),
-            "auto" => Ok(Accel::Auto),
-            _ => bail!("unknown accelerator '{s}' (known: tcg, kvm, auto)"),
         }
     }
 }
@@ -120,7 +108,9 @@ impl ProbeRecord {
         if self.host_boot_id != host_boot_id || self.device_usable != device_usable {
             return None;
         }
-        self.accel.parse().ok().filter(|a| *a != Accel::Auto)
+        Accel::from_str(&self.accel, false)
+            .ok()
+            .filter(|a| *a != Accel::Auto)
     }
 }
 

@@ -19,16 +19,16 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 10)]
     reps: u32,
     /// Nominal dentry counts, comma-separated.
-    #[arg(long, default_value = "1000,3000,10000,30000,100000")]
-    sizes: String,
-    #[arg(long, default_value = "flat,bushy,deep")]
-    shapes: String,
+    #[arg(long, value_delimiter = ',', default_values_t = [1000, 3000, 10000, 30000, 100000])]
+    sizes: Vec<u64>,
+    #[arg(long, value_delimiter = ',', default_values = ["flat", "bushy", "deep"])]
+    shapes: Vec<String>,
     /// The largest size that also gets the tmpfs reference.
     #[arg(long, default_value_t = 10000)]
     tmpfs_max: u64,
     /// `icount`, `wall` or both, comma-separated.
-    #[arg(long, default_value = "icount,wall")]
-    modes: String,
+    #[arg(long, value_delimiter = ',', default_values = ["icount", "wall"])]
+    modes: Vec<BenchMode>,
     /// Which kernel of each pair boots first.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -46,28 +46,39 @@ pub struct BenchArgs {
     rig: KernelsAndGuests,
 }
 
+/// The benchmark's modes as the command line spells them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum BenchMode {
+    Icount,
+    Wall,
+}
+
+impl From<BenchMode> for shrinkfs_bench::Mode {
+    fn from(mode: BenchMode) -> Self {
+        match mode {
+            BenchMode::Icount => shrinkfs_bench::Mode::Icount,
+            BenchMode::Wall => shrinkfs_bench::Mode::Wall,
+        }
+    }
+}
+
+/// A list as the guest's parameters take it: `a,b,c`.
+fn comma_list<T: ToString>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
     // Before hours of kernel builds, not after.
     accel::require_usable(args.rig.accel)?;
-    let modes: Vec<shrinkfs_bench::Mode> = args
-        .modes
-        .split(',')
-        .map(|m| match m.trim() {
-            "icount" => Ok(shrinkfs_bench::Mode::Icount),
-            "wall" => Ok(shrinkfs_bench::Mode::Wall),
-            other => bail!("unknown bench mode '{other}' (known: icount, wall)"),
-        })
-        .collect::<Result<_>>()?;
-    let sizes: Vec<u64> = args
-        .sizes
-        .split(',')
-        .map(|n| n.trim().parse().with_context(|| format!("bad size '{n}'")))
-        .collect::<Result<_>>()?;
-    let shapes: Vec<String> = args
-        .shapes
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .collect();
+    let modes: Vec<shrinkfs_bench::Mode> = args.modes.iter().map(|&m| m.into()).collect();
+    let sizes = args.sizes.clone();
+    let shapes = args.shapes.clone();
+    let sizes_param = comma_list(&sizes);
+    let shapes_param = comma_list(&shapes);
     let out = args.rig.out.join("bench");
     let mut subjects = vec![];
     for (variant, label) in bench::VARIANTS {
@@ -91,9 +102,9 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
         bench::KERNEL_PARAMS,
         mode::BENCH,
         param::BENCH_SIZES,
-        args.sizes,
+        sizes_param,
         param::BENCH_SHAPES,
-        args.shapes,
+        shapes_param,
         param::BENCH_TMPFS_MAX,
         args.tmpfs_max
     );
@@ -267,7 +278,12 @@ fn boot_samples(
 fn run_description(args: &BenchArgs, subjects: &[bench::Subject]) -> String {
     let mut text = format!(
         "sizes {}\nshapes {}\ntmpfs_max {}\nseed {}\nmemory_mib {}\ncpus {}\n",
-        args.sizes, args.shapes, args.tmpfs_max, args.seed, args.memory_mib, args.rig.cpus
+        comma_list(&args.sizes),
+        comma_list(&args.shapes),
+        args.tmpfs_max,
+        args.seed,
+        args.memory_mib,
+        args.rig.cpus
     );
     for s in subjects {
         text.push_str(&format!(
@@ -279,4 +295,43 @@ fn run_description(args: &BenchArgs, subjects: &[bench::Subject]) -> String {
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn parse(extra: &[&str]) -> Result<BenchArgs, clap::Error> {
+        let base = ["rig", "--program", "p", "--cache", "c", "--selftests", "s"];
+        Cli::try_parse_from(base.iter().chain(extra)).map(|c| c.bench)
+    }
+
+    #[test]
+    fn comma_lists_parse_as_the_makefile_spells_them() {
+        let args = parse(&[
+            "--sizes",
+            "10,20",
+            "--modes",
+            "wall",
+            "--shapes",
+            "flat,deep",
+        ])
+        .unwrap();
+        assert_eq!(args.sizes, vec![10, 20]);
+        assert_eq!(args.modes, vec![BenchMode::Wall]);
+        assert_eq!(comma_list(&args.shapes), "flat,deep");
+        let defaults = parse(&[]).unwrap();
+        assert_eq!(comma_list(&defaults.sizes), "1000,3000,10000,30000,100000");
+        assert_eq!(defaults.modes, vec![BenchMode::Icount, BenchMode::Wall]);
+        assert!(parse(&["--modes", "icount,fast"]).is_err());
+        assert!(parse(&["--sizes", "10,x"]).is_err());
+        assert!(parse(&["--accel", "kvm"]).is_ok() && parse(&["--accel", "xen"]).is_err());
+    }
 }

@@ -13,7 +13,6 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -23,7 +22,7 @@ const DEBIAN_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
 const DEBIAN_PACKAGE: &str = "linux-source-6.12";
 
 /// Which kernel to build.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Variant {
     /// The series applied, debug config (KASAN, lockdep, ...).
     Patched,
@@ -52,22 +51,6 @@ impl Variant {
     /// Built with KASAN and lockdep, so a guest must show them armed.
     pub fn is_debug(self) -> bool {
         matches!(self, Variant::Patched | Variant::Stock)
-    }
-}
-
-impl FromStr for Variant {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "patched" => Ok(Variant::Patched),
-            "stock" => Ok(Variant::Stock),
-            "patched-perf" => Ok(Variant::PatchedPerf),
-            "stock-perf" => Ok(Variant::StockPerf),
-            _ => bail!(
-                "unknown kernel variant '{s}' (known: patched, stock, patched-perf, stock-perf)"
-            ),
-        }
     }
 }
 
@@ -382,12 +365,17 @@ mod tests {
 
     #[test]
     fn variant_parses_known_names_only() {
-        assert_eq!("stock".parse::<Variant>().unwrap(), Variant::Stock);
+        use clap::ValueEnum;
+        assert_eq!(Variant::from_str("stock", false), Ok(Variant::Stock));
         assert_eq!(
-            "patched-perf".parse::<Variant>().unwrap(),
-            Variant::PatchedPerf
+            Variant::from_str("patched-perf", false),
+            Ok(Variant::PatchedPerf)
         );
         assert!(!Variant::StockPerf.is_debug());
-        assert!("perf".parse::<Variant>().is_err());
+        assert!(Variant::from_str("perf", false).is_err());
+        // Each variant's cache dir name is what the command line calls it.
+        for v in Variant::value_variants() {
+            assert_eq!(v.to_possible_value().unwrap().get_name(), v.name());
+        }
     }
 }
