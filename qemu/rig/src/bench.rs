@@ -4,7 +4,6 @@
 //! clock); the samples go to the `shrinkfs_bench` library for statistics,
 //! plots and the gate.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -136,11 +135,10 @@ pub fn eta(start: Instant, done: usize, total: usize) -> String {
 /// statistics), then results, report and plots.
 pub fn finish(meta: Meta, samples: Vec<Sample>, dir: &Path) -> Result<Results> {
     fs::create_dir_all(dir)?;
-    let mut jsonl = String::new();
-    for sample in &samples {
-        let _ = writeln!(jsonl, "{}", serde_json::to_string(sample)?);
-    }
-    fs::write(dir.join("samples.jsonl"), jsonl)?;
+    fs::write(
+        dir.join(crate::bench_log::SAMPLES),
+        crate::bench_log::jsonl(&samples)?,
+    )?;
     fs::write(dir.join("meta.json"), serde_json::to_string_pretty(&meta)?)?;
     let results = Results::compute(meta, samples)?;
     let written = shrinkfs_bench::write_all(&results, dir)?;

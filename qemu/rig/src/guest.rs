@@ -9,11 +9,13 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
+use crate::accel::{self, Accel};
 use crate::hostroot;
 use crate::initramfs::Initramfs;
 use crate::kernel::{self, Kernel};
-use crate::protocol::{mode, path};
-use crate::qemu::{Accel, Boot, Clock, Finished};
+use crate::ktap;
+use crate::protocol::path;
+use crate::qemu::{Boot, Clock, Finished};
 use crate::results::{self, Report};
 use crate::splat::{self, Splat};
 use crate::verdict::{self, Check, Expectations};
@@ -163,6 +165,7 @@ pub fn prepare(
             bzimage.display()
         );
     }
+    let accel = accel::resolve(guest)?;
     let out_dir = guest.out.join(name);
     fs::create_dir_all(&out_dir)?;
     let mut image = Initramfs::new(&guest.init)?;
@@ -175,10 +178,6 @@ pub fn prepare(
     }
     let initramfs = out_dir.join("initramfs.cpio");
     image.write(&initramfs)?;
-    let accel = match guest.accel {
-        Accel::Auto => probe_kvm(guest)?,
-        accel => accel,
-    };
     let mut shares = vec![];
     let mut append = format!("{} {append}", guest.append);
     if let Some(root) = &guest.host_root {
@@ -199,69 +198,8 @@ pub fn prepare(
         stop_after_splat: None,
         out_dir,
         verbose: guest.verbose,
+        echo_as_diagnostics: true,
     })
-}
-
-/// Where the outcome of a KVM probe for one kernel build is kept.
-pub const KVM_PROBE_FILE: &str = ".shrinkfs-kvm-probe";
-/// A KVM boot of the test guest takes seconds; a hung one never ends.
-const KVM_PROBE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Boots the guest once under KVM with nothing to do; KVM is used only if
-/// that boot reaches the end of its init. The answer is kept per kernel build.
-fn probe_kvm(guest: &GuestArgs) -> Result<Accel> {
-    let record = guest.kdir.join(KVM_PROBE_FILE);
-    if let Ok(answer) = fs::read_to_string(&record) {
-        return answer.trim().parse();
-    }
-    let accel = if fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_err()
-    {
-        eprintln!("accel: /dev/kvm is not usable; using TCG");
-        Accel::Tcg
-    } else {
-        let mut boot = prepare(
-            &GuestArgs {
-                accel: Accel::Kvm,
-                ..guest.clone()
-            },
-            "kvm-probe",
-            mode::PROBE,
-            &[],
-        )?;
-        boot.timeout = KVM_PROBE_TIMEOUT;
-        match boot.run("kvm probe") {
-            Ok(finished) if finished.timed_out() => {
-                eprintln!("accel: the KVM probe guest hung; using TCG");
-                Accel::Tcg
-            }
-            Ok(finished) => {
-                let probe = Outcome::read(finished)?;
-                if probe.report.done {
-                    eprintln!(
-                        "accel: a KVM guest booted in {:.1} s; using KVM",
-                        probe.finished.seconds
-                    );
-                    Accel::Kvm
-                } else {
-                    eprintln!(
-                        "accel: the KVM probe guest died before its init finished; using TCG"
-                    );
-                    Accel::Tcg
-                }
-            }
-            Err(e) => {
-                eprintln!("accel: KVM does not work here ({e:#}); using TCG");
-                Accel::Tcg
-            }
-        }
-    };
-    let name = if accel == Accel::Kvm { "kvm" } else { "tcg" };
-    fs::write(&record, name)?;
-    Ok(accel)
 }
 
 /// One boot, its logs read and its console scanned once for every caller.
@@ -306,6 +244,12 @@ pub fn boot_and_judge(boot: &Boot, label: &str, expect: &Expectations) -> Result
         finished.hang_dump.as_deref(),
         boot.vcpus(),
         expect,
+    );
+    // The numbered results come at the command's end; this says at once
+    // how the boot went.
+    println!(
+        "{}",
+        ktap::diagnostic(&format!("{label}: {}", verdict::summary(&outcome.checks)))
     );
     Ok(outcome)
 }

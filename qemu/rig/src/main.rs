@@ -2,13 +2,16 @@
 //! module and the kselftests inside, and judges the run (TAP results, kernel
 //! splats, debug options live).
 
+mod accel;
 mod bench;
+mod bench_log;
 mod commands;
 mod detection;
 mod guest;
 mod hostroot;
 mod initramfs;
 mod kernel;
+mod ktap;
 mod monitor;
 mod mutant;
 mod progress;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::accel::Accel;
 use crate::progress::{elapsed, StatusLine};
 use crate::protocol::PREFIX;
 
@@ -32,27 +33,6 @@ const POLL: Duration = Duration::from_millis(50);
 /// How long a hung guest gets to print its task dump before QEMU is killed;
 /// every task's stack, under TCG with KASAN, takes seconds.
 const DUMP_WAIT: Duration = Duration::from_secs(20);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Accel {
-    Tcg,
-    Kvm,
-    /// KVM if a short probe boot under KVM finishes, else TCG.
-    Auto,
-}
-
-impl std::str::FromStr for Accel {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "tcg" => Ok(Accel::Tcg),
-            "kvm" => Ok(Accel::Kvm),
-            "auto" => Ok(Accel::Auto),
-            _ => bail!("unknown accelerator '{s}' (known: tcg, kvm, auto)"),
-        }
-    }
-}
 
 pub struct Boot {
     pub bzimage: PathBuf,
@@ -76,6 +56,9 @@ pub struct Boot {
     pub verbose: bool,
     /// Host directories shared read-only with the guest.
     pub shares: Vec<Share>,
+    /// Echo the results channel as KTAP diagnostic lines (`# ...`), for
+    /// commands whose stdout is KTAP; else as the guest printed it.
+    pub echo_as_diagnostics: bool,
     pub clock: Clock,
 }
 
@@ -131,6 +114,11 @@ impl Boot {
         }
     }
 
+    /// The accelerator QEMU really runs this boot under.
+    pub fn accel_used(&self) -> &'static str {
+        crate::accel::used(self.clock, self.accel)
+    }
+
     fn command(&self, console: &str, results: &Path) -> Command {
         let mut cmd = Command::new("qemu-system-x86_64");
         match (self.clock, self.accel) {
@@ -175,6 +163,14 @@ impl Boot {
             bail!("qemu exited with {status}");
         }
         Ok(())
+    }
+
+    fn echo(&self, line: &str) {
+        if self.echo_as_diagnostics {
+            println!("{}", crate::ktap::diagnostic(line));
+        } else {
+            println!("{line}");
+        }
     }
 
     /// The first splat's header, once `stop_after_splat` has passed since it.
@@ -246,7 +242,7 @@ impl Boot {
                 status_line.finish();
                 match line.strip_prefix(PREFIX) {
                     Some(proto) => phase = proto.to_string(),
-                    None => println!("{line}"),
+                    None => self.echo(&line),
                 }
             }
             if let Some(status) = child.try_wait()? {
@@ -306,7 +302,7 @@ impl Boot {
         for line in results.new_lines() {
             arrivals.push((start.elapsed().as_secs_f64(), line.clone()));
             if !line.starts_with(PREFIX) {
-                println!("{line}");
+                self.echo(&line);
             }
         }
         status_line.finish();

@@ -249,25 +249,6 @@ pub fn describe(splats: &[Splat]) -> String {
     text
 }
 
-/// Prints the checks as TAP-like lines, with the details of failures.
-pub fn print(checks: &[Check]) {
-    for check in checks {
-        match check.status {
-            Status::Passed => println!("ok - {}", check.name),
-            Status::Failed => {
-                println!("not ok - {}", check.name);
-                for line in check.detail.lines() {
-                    println!("#   {line}");
-                }
-            }
-            Status::Skipped => println!("ok - {} # SKIP {}", check.name, check.detail),
-            Status::KnownFailure => {
-                println!("not ok - {} # TODO known bug: {}", check.name, check.detail)
-            }
-        }
-    }
-}
-
 /// (passed, failed, skipped)
 pub fn tally(checks: &[Check]) -> (usize, usize, usize) {
     let count = |status: Status| checks.iter().filter(|c| c.status == status).count();

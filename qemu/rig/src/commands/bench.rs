@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use crate::bench;
 use crate::guest::{build_module, prepare, GuestArgs, KernelsAndGuests, Outcome};
 use crate::kernel;
 use crate::protocol::{mode, param, path};
+use crate::qemu::Boot;
+use crate::{accel, bench, bench_log};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -18,16 +19,16 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 10)]
     reps: u32,
     /// Nominal dentry counts, comma-separated.
-    #[arg(long, default_value = "1000,3000,10000,30000,100000")]
-    sizes: String,
-    #[arg(long, default_value = "flat,bushy,deep")]
-    shapes: String,
+    #[arg(long, value_delimiter = ',', default_values_t = [1000, 3000, 10000, 30000, 100000])]
+    sizes: Vec<u64>,
+    #[arg(long, value_delimiter = ',', default_values = ["flat", "bushy", "deep"])]
+    shapes: Vec<String>,
     /// The largest size that also gets the tmpfs reference.
     #[arg(long, default_value_t = 10000)]
     tmpfs_max: u64,
     /// `icount`, `wall` or both, comma-separated.
-    #[arg(long, default_value = "icount,wall")]
-    modes: String,
+    #[arg(long, value_delimiter = ',', default_values = ["icount", "wall"])]
+    modes: Vec<BenchMode>,
     /// Which kernel of each pair boots first.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -45,26 +46,39 @@ pub struct BenchArgs {
     rig: KernelsAndGuests,
 }
 
+/// The benchmark's modes as the command line spells them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum BenchMode {
+    Icount,
+    Wall,
+}
+
+impl From<BenchMode> for shrinkfs_bench::Mode {
+    fn from(mode: BenchMode) -> Self {
+        match mode {
+            BenchMode::Icount => shrinkfs_bench::Mode::Icount,
+            BenchMode::Wall => shrinkfs_bench::Mode::Wall,
+        }
+    }
+}
+
+/// A list as the guest's parameters take it: `a,b,c`.
+fn comma_list<T: ToString>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
-    let modes: Vec<shrinkfs_bench::Mode> = args
-        .modes
-        .split(',')
-        .map(|m| match m.trim() {
-            "icount" => Ok(shrinkfs_bench::Mode::Icount),
-            "wall" => Ok(shrinkfs_bench::Mode::Wall),
-            other => bail!("unknown bench mode '{other}' (known: icount, wall)"),
-        })
-        .collect::<Result<_>>()?;
-    let sizes: Vec<u64> = args
-        .sizes
-        .split(',')
-        .map(|n| n.trim().parse().with_context(|| format!("bad size '{n}'")))
-        .collect::<Result<_>>()?;
-    let shapes: Vec<String> = args
-        .shapes
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .collect();
+    // Before hours of kernel builds, not after.
+    accel::require_usable(args.rig.accel)?;
+    let modes: Vec<shrinkfs_bench::Mode> = args.modes.iter().map(|&m| m.into()).collect();
+    let sizes = args.sizes.clone();
+    let shapes = args.shapes.clone();
+    let sizes_param = comma_list(&sizes);
+    let shapes_param = comma_list(&shapes);
     let out = args.rig.out.join("bench");
     let mut subjects = vec![];
     for (variant, label) in bench::VARIANTS {
@@ -88,20 +102,43 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
         bench::KERNEL_PARAMS,
         mode::BENCH,
         param::BENCH_SIZES,
-        args.sizes,
+        sizes_param,
         param::BENCH_SHAPES,
-        args.shapes,
+        shapes_param,
         param::BENCH_TMPFS_MAX,
         args.tmpfs_max
     );
-    let steps = args.reps as usize * modes.len() * 2;
+    let (log, resumed) = bench_log::Log::open(&out, &run_description(args, &subjects))?;
+    // A re-run with fewer reps or modes uses only what it asks for.
+    let wanted = |mode, rep| modes.contains(&mode) && rep <= args.reps;
+    let already = resumed.done.iter().filter(|k| wanted(k.1, k.2)).count();
+    if already > 0 {
+        eprintln!(
+            "# bench: resuming {}: {already} boots already done",
+            out.display()
+        );
+    }
+    let steps = args.reps as usize * modes.len() * 2 - already;
     let start = std::time::Instant::now();
-    let mut samples = vec![];
+    let mut samples: Vec<_> = resumed
+        .samples
+        .into_iter()
+        .filter(|s| wanted(s.mode, s.rep))
+        .collect();
+    let mut failures = vec![];
     let mut done = 0;
+    // What each mode really ran under: `auto` resolves per kernel build.
+    let mut accelerators = std::collections::BTreeSet::new();
     for rep in 1..=args.reps {
         for &mode in &modes {
             for turn in 0..2 {
                 let subject = &subjects[bench::order((rep as usize - 1) * 2 + turn, args.seed)];
+                if resumed
+                    .done
+                    .contains(&(subject.label.to_string(), mode, rep))
+                {
+                    continue;
+                }
                 let guest = GuestArgs {
                     memory_mib: args.memory_mib,
                     no_debug: true,
@@ -119,6 +156,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
                     &[(path::BENCH_PROGRAM, args.program.as_path())],
                 )?;
                 boot.clock = bench::clock(mode);
+                accelerators.insert(format!("{mode}: {}", boot.accel_used()));
                 eprintln!(
                     "# bench [{}/{steps}] rep {rep}/{}: {} kernel, {mode} mode; ETA {}",
                     done + 1,
@@ -126,37 +164,26 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
                     subject.label,
                     bench::eta(start, done, steps)
                 );
-                let finished = boot.run(&bench::step_label(
-                    rep,
-                    args.reps,
-                    subject.label,
+                let label = bench::step_label(rep, args.reps, subject.label, mode, start);
+                let got = boot_samples(&boot, &label, subject.label, mode, rep);
+                let record = bench_log::BootRecord {
+                    kernel: subject.label.to_string(),
                     mode,
-                    start,
-                ))?;
-                if finished.timed_out() {
-                    bail!(
-                        "the {} guest timed out; console: {}",
-                        subject.label,
-                        finished.console_log.display()
-                    );
+                    rep,
+                    samples: got.as_ref().map_or(0, Vec::len),
+                    error: got.as_ref().err().map(|e| format!("{e:#}")),
+                };
+                match got {
+                    Ok(mut got) => {
+                        log.record(&record, &got)?;
+                        samples.append(&mut got);
+                    }
+                    Err(e) => {
+                        eprintln!("# bench: {label} failed: {e:#}");
+                        log.record(&record, &[])?;
+                        failures.push(record);
+                    }
                 }
-                let outcome = Outcome::read(finished)?;
-                let mut got = bench::samples_of(
-                    &outcome.console,
-                    &outcome.report,
-                    &outcome.splats,
-                    subject.label,
-                    mode,
-                    rep,
-                    boot.vcpus(),
-                )
-                .with_context(|| format!("console: {}", outcome.finished.console_log.display()))?;
-                eprintln!(
-                    "# bench: {} figures in {:.1} s",
-                    got.len(),
-                    outcome.finished.seconds
-                );
-                samples.append(&mut got);
                 done += 1;
             }
         }
@@ -166,7 +193,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             .iter()
             .map(|s| (s.label.to_string(), s.info()))
             .collect(),
-        accelerator: format!("{:?}", args.rig.accel).to_lowercase(),
+        accelerator: accelerators.into_iter().collect::<Vec<_>>().join(", "),
         kernel_params: bench::KERNEL_PARAMS.to_string(),
         seed: args.seed,
         reps: args.reps,
@@ -185,6 +212,15 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             std::thread::available_parallelism().map_or(0, |n| n.get())
         ),
     };
+    for f in &failures {
+        eprintln!(
+            "bench: rep {} {} {} failed: {}",
+            f.rep,
+            f.kernel,
+            f.mode,
+            f.error.as_deref().unwrap_or_default()
+        );
+    }
     let results = bench::finish(meta, samples, &out)?;
     let violations = results.violations();
     for v in &violations {
@@ -192,5 +228,110 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
     }
     println!("{}", shrinkfs_bench::gate::verdict_line(&violations));
     eprintln!("bench: report in {}", out.join("report.md").display());
-    Ok(ExitCode::SUCCESS)
+    if failures.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "bench: {} boots failed; the same command again retries them and keeps the rest",
+        failures.len()
+    );
+    Ok(ExitCode::FAILURE)
+}
+
+/// One benchmark boot's samples, or why it gave none.
+fn boot_samples(
+    boot: &Boot,
+    label: &str,
+    kernel: &str,
+    mode: shrinkfs_bench::Mode,
+    rep: u32,
+) -> Result<Vec<shrinkfs_bench::Sample>> {
+    let finished = boot.run(label)?;
+    if finished.timed_out() {
+        bail!(
+            "the {kernel} guest timed out; console: {}",
+            finished.console_log.display()
+        );
+    }
+    let outcome = Outcome::read(finished)?;
+    let samples = bench::samples_of(
+        &outcome.console,
+        &outcome.report,
+        &outcome.splats,
+        kernel,
+        mode,
+        rep,
+        boot.vcpus(),
+    )
+    .with_context(|| format!("console: {}", outcome.finished.console_log.display()))?;
+    eprintln!(
+        "# bench: {} figures in {:.1} s",
+        samples.len(),
+        outcome.finished.seconds
+    );
+    Ok(samples)
+}
+
+/// What makes samples comparable: the kernels (their build dirs carry the
+/// key of every input) and the workload. Not reps or modes: a re-run with
+/// more of them adds to what is there.
+fn run_description(args: &BenchArgs, subjects: &[bench::Subject]) -> String {
+    let mut text = format!(
+        "sizes {}\nshapes {}\ntmpfs_max {}\nseed {}\nmemory_mib {}\ncpus {}\n",
+        comma_list(&args.sizes),
+        comma_list(&args.shapes),
+        args.tmpfs_max,
+        args.seed,
+        args.memory_mib,
+        args.rig.cpus
+    );
+    for s in subjects {
+        text.push_str(&format!(
+            "{} {} {} {}\n",
+            s.label,
+            s.kernel.build_dir.display(),
+            s.kernel.version,
+            s.config_hash
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn parse(extra: &[&str]) -> Result<BenchArgs, clap::Error> {
+        let base = ["rig", "--program", "p", "--cache", "c", "--selftests", "s"];
+        Cli::try_parse_from(base.iter().chain(extra)).map(|c| c.bench)
+    }
+
+    #[test]
+    fn comma_lists_parse_as_the_makefile_spells_them() {
+        let args = parse(&[
+            "--sizes",
+            "10,20",
+            "--modes",
+            "wall",
+            "--shapes",
+            "flat,deep",
+        ])
+        .unwrap();
+        assert_eq!(args.sizes, vec![10, 20]);
+        assert_eq!(args.modes, vec![BenchMode::Wall]);
+        assert_eq!(comma_list(&args.shapes), "flat,deep");
+        let defaults = parse(&[]).unwrap();
+        assert_eq!(comma_list(&defaults.sizes), "1000,3000,10000,30000,100000");
+        assert_eq!(defaults.modes, vec![BenchMode::Icount, BenchMode::Wall]);
+        assert!(parse(&["--modes", "icount,fast"]).is_err());
+        assert!(parse(&["--sizes", "10,x"]).is_err());
+        assert!(parse(&["--accel", "kvm"]).is_ok() && parse(&["--accel", "xen"]).is_err());
+    }
 }

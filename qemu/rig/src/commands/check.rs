@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use super::summarise;
+use super::{begin_ktap, summarise};
 use crate::guest::{boot_and_judge, prepare, GuestArgs};
-use crate::hostroot;
+use crate::ktap;
 use crate::protocol::{mode, param, path};
 use crate::verdict::{self, Check, Expectations};
+use crate::{hostroot, kernel};
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -38,6 +39,10 @@ const SELF_TEST_EXCERPT_LINES: usize = 24;
 
 pub fn check(args: &CheckArgs) -> Result<ExitCode> {
     let guest = &args.guest;
+    if !guest.no_debug {
+        kernel::require_debug_config(&guest.kdir)?;
+    }
+    begin_ktap();
     let mut checks = Vec::new();
     let boot = prepare(guest, "check", mode::CHECK, &[])?;
     let known_failures = match &args.known_failures {
@@ -50,7 +55,6 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
         known_failures,
     };
     let mut run_checks = boot_and_judge(&boot, "check", &expect)?.checks;
-    verdict::print(&run_checks);
     checks.append(&mut run_checks);
 
     if args.self_test {
@@ -74,17 +78,18 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
         for c in &mut self_checks {
             c.name = format!("rig self-test: {}", c.name);
         }
-        verdict::print(&self_checks);
         let report = verdict::describe(&outcome.splats);
-        println!("# what a failing run would report of the provoked splats:");
+        println!(
+            "{}",
+            ktap::diagnostic("what a failing run would report of the provoked splats:")
+        );
         for line in report.lines().take(SELF_TEST_EXCERPT_LINES) {
-            println!("# {line}");
+            println!("{}", ktap::diagnostic(line));
         }
         checks.append(&mut self_checks);
     }
     if let Some(template) = &args.host_root_check {
         let mut host_checks = host_root_check(guest, template)?;
-        verdict::print(&host_checks);
         checks.append(&mut host_checks);
     }
 

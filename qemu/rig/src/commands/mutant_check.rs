@@ -8,13 +8,13 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use super::summarise;
 use super::torture::{run_torture, TortureSpec};
+use super::{begin_ktap, summarise};
 use crate::detection::{Detection, DetectionTable};
 use crate::guest::{build_module, GuestArgs, KernelsAndGuests};
 use crate::mutant::Mutant;
-use crate::verdict::{self, Check};
-use crate::{kernel, torture};
+use crate::verdict::Check;
+use crate::{accel, kernel, ktap, torture};
 
 #[derive(Args)]
 pub struct MutantCheckArgs {
@@ -60,6 +60,8 @@ pub fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
         .iter()
         .map(|path| Mutant::read(path))
         .collect::<Result<Vec<_>>>()?;
+    accel::require_usable(args.rig.accel)?;
+    begin_ktap();
     let seeds: Vec<u32> = (0..args.seeds).map(|i| args.first_seed + i).collect();
     let mut kernels: Vec<(String, Option<&Mutant>)> = vec![];
     if !args.no_baseline {
@@ -116,8 +118,11 @@ pub fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
                 )?;
                 let verdict = outcome.verdict(mutant);
                 println!(
-                    "# {name}, race_delay_us {delays}, seed {seed}: {verdict} ({})",
-                    outcome.report_path.display()
+                    "{}",
+                    ktap::diagnostic(&format!(
+                        "{name}, race_delay_us {delays}, seed {seed}: {verdict} ({})",
+                        outcome.report_path.display()
+                    ))
                 );
                 detection.add(&verdict);
             }
@@ -125,7 +130,7 @@ pub fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
                 "{name}, race_delay_us {delays}, {cpus} vCPUs: {}",
                 detection.describe(seeds.len())
             );
-            println!("# {line}");
+            println!("{}", ktap::diagnostic(&line));
             // The unmutated kernel must be clean with every set; a mutant
             // is held to the first one, the others are reported.
             match (mutant, set) {
@@ -156,8 +161,9 @@ pub fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
     fs::create_dir_all(args.rig.out.join("mutants"))?;
     let text = table.render(seeds.len(), args.duration, cpus);
     fs::write(&summary, &text)?;
-    print!("{text}");
-    verdict::print(&checks);
+    for line in text.lines() {
+        println!("{}", ktap::diagnostic(line));
+    }
     eprintln!("mutant-check: summary in {}", summary.display());
     Ok(summarise(&checks))
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 
-use super::summarise;
+use super::{begin_ktap, summarise};
 use crate::guest::{boot_and_judge, prepare, GuestArgs};
 use crate::mutant::Mutant;
 use crate::protocol::{mode, param, path};
@@ -178,6 +178,10 @@ pub fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureO
 }
 
 pub fn torture(args: &TortureArgs) -> Result<ExitCode> {
+    if !args.guest.no_debug {
+        crate::kernel::require_debug_config(&args.guest.kdir)?;
+    }
+    begin_ktap();
     let seed = args.seed.unwrap_or_else(new_seed);
     let load_knob = match &args.load {
         Some(load) => format!(" LOAD='{}'", load.replace('\'', "'\\''")),
@@ -200,7 +204,6 @@ pub fn torture(args: &TortureArgs) -> Result<ExitCode> {
             stop_at_splat: false,
         },
     )?;
-    verdict::print(&outcome.checks);
     eprintln!("torture: report in {}", outcome.report_path.display());
     if outcome.failed() {
         eprintln!("torture: repeat with `{}`", repeat.trim_end());

@@ -44,6 +44,8 @@ pub fn vm(args: &VmArgs) -> Result<ExitCode> {
         &[(path::RUN_SCRIPT, script.as_path())],
     )?;
     boot.clock = clock;
+    // The script's own output, not a KTAP stream.
+    boot.echo_as_diagnostics = false;
     let outcome = Outcome::read(boot.run("vm")?)?;
     let status = outcome
         .report

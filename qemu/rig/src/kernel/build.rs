@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use super::config::verify_config;
 use super::{capture, file_name, Inputs, Kernel, Request, Source, DEBIAN_PACKAGE, DEBIAN_TARBALL};
-use crate::guest::KVM_PROBE_FILE;
+use crate::accel::KVM_PROBE_FILE;
 use crate::progress::run_with_progress;
 
 /// Marks a source tree whose extraction and patching finished.
@@ -62,13 +62,24 @@ pub(super) fn build_tree(
     dir: &Path,
     grown_from: Option<(&Path, &Path)>,
 ) -> Result<Kernel> {
+    // Until it returns: a second rig after the same build waits, then finds it.
+    let lock = super::lock::BuildLock::acquire(dir)?;
     let build_dir = dir.join("build");
     let source_ready = dir.join(SOURCE_READY).exists();
     if let Some(version) = fs::read_to_string(build_dir.join(BUILD_COMPLETE))
         .ok()
         .filter(|_| source_ready)
     {
-        eprintln!("kernel: cached {} ({})", dir.display(), version.trim());
+        let by_other = if lock.waited {
+            ", built meanwhile by another rig"
+        } else {
+            ""
+        };
+        eprintln!(
+            "kernel: cached {} ({}){by_other}",
+            dir.display(),
+            version.trim()
+        );
         return Ok(Kernel {
             build_dir,
             version: version.trim().to_string(),

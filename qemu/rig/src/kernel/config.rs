@@ -19,6 +19,33 @@ impl Variant {
     }
 }
 
+/// What a judged run needs of its kernel: the verdict requires KASAN and
+/// lockdep live, and `make check` wakes kmemleak and scans for leaks.
+const JUDGED_DEBUG_OPTIONS: [&str; 3] = [
+    "CONFIG_KASAN=y",
+    "CONFIG_PROVE_LOCKING=y",
+    "CONFIG_DEBUG_KMEMLEAK=y",
+];
+
+/// Fails before any boot if the build in `kdir` lacks a debug option the
+/// verdict relies on (a perf kernel, or a `KDIR=` of one's own), instead of
+/// a late "KASAN is live" failure that does not say why.
+pub fn require_debug_config(kdir: &Path) -> Result<()> {
+    let path = kdir.join(".config");
+    let config = fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let missing = missing_options(&JUDGED_DEBUG_OPTIONS.join("\n"), &config);
+    if !missing.is_empty() {
+        bail!(
+            "{} is not a debug kernel: its .config lacks {}, which the checks judge; \
+             use KERNEL=patched or KERNEL=stock (qemu/config/debug.config)",
+            kdir.display(),
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Fails if any option the fragments ask for did not survive `olddefconfig`.
 pub(super) fn verify_config(config: &Path, fragments: &[PathBuf]) -> Result<()> {
     let config_text = fs::read_to_string(config)?;
@@ -76,6 +103,29 @@ mod tests {
             missing_options(fragment, config),
             vec!["CONFIG_B=y", "CONFIG_N=8", "# CONFIG_C is not set"]
         );
+    }
+
+    #[test]
+    fn a_perf_kernel_is_refused_naming_what_it_lacks() {
+        let dir = std::env::temp_dir().join(format!("shrinkfs-config-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join(".config"),
+            "CONFIG_KASAN=y\n# CONFIG_PROVE_LOCKING is not set\n",
+        )
+        .unwrap();
+        let perf = require_debug_config(&dir).unwrap_err();
+        fs::write(dir.join(".config"), JUDGED_DEBUG_OPTIONS.join("\n")).unwrap();
+        let debug = require_debug_config(&dir);
+        fs::remove_dir_all(&dir).unwrap();
+        let text = format!("{perf:#}");
+        assert!(
+            text.contains("lacks CONFIG_PROVE_LOCKING=y, CONFIG_DEBUG_KMEMLEAK=y,")
+                && !text.contains("CONFIG_KASAN")
+                && text.contains("KERNEL=patched"),
+            "{text}"
+        );
+        debug.unwrap();
     }
 
     #[test]

@@ -5,12 +5,14 @@
 
 mod build;
 mod config;
+mod lock;
+
+pub use config::require_debug_config;
 
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -20,7 +22,7 @@ const DEBIAN_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
 const DEBIAN_PACKAGE: &str = "linux-source-6.12";
 
 /// Which kernel to build.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Variant {
     /// The series applied, debug config (KASAN, lockdep, ...).
     Patched,
@@ -49,22 +51,6 @@ impl Variant {
     /// Built with KASAN and lockdep, so a guest must show them armed.
     pub fn is_debug(self) -> bool {
         matches!(self, Variant::Patched | Variant::Stock)
-    }
-}
-
-impl FromStr for Variant {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "patched" => Ok(Variant::Patched),
-            "stock" => Ok(Variant::Stock),
-            "patched-perf" => Ok(Variant::PatchedPerf),
-            "stock-perf" => Ok(Variant::StockPerf),
-            _ => bail!(
-                "unknown kernel variant '{s}' (known: patched, stock, patched-perf, stock-perf)"
-            ),
-        }
     }
 }
 
@@ -117,6 +103,7 @@ pub struct Request {
 }
 
 /// A finished kernel build.
+#[derive(Debug)]
 pub struct Kernel {
     /// The kernel build directory (`O=`), what out-of-tree modules call `KDIR`.
     pub build_dir: PathBuf,
@@ -249,8 +236,28 @@ pub fn ensure(req: &Request) -> Result<Kernel> {
     ensure_chain(req).map(|mut chain| chain.pop().expect("a chain holds its base"))
 }
 
+/// A chain of builds as far as it got.
+pub struct Chain {
+    /// The base build, then one per extra patch, up to the first failure.
+    pub built: Vec<Kernel>,
+    /// Why the chain stopped short, if it did.
+    pub failure: Option<anyhow::Error>,
+    /// The base's source tree, extracted and patched even if its build
+    /// failed (not if its extraction did).
+    pub base_tree: PathBuf,
+}
+
 /// The base build, then one build per extra patch, each from the one before.
 pub fn ensure_chain(req: &Request) -> Result<Vec<Kernel>> {
+    let chain = build_chain(req)?;
+    match chain.failure {
+        Some(e) => Err(e),
+        None => Ok(chain.built),
+    }
+}
+
+/// Builds the chain as far as it goes; fails only if its inputs are bad.
+pub fn build_chain(req: &Request) -> Result<Chain> {
     // A mistyped path fails now, not after the base build.
     for patch in &req.extra_patches {
         if !patch.is_file() {
@@ -259,8 +266,19 @@ pub fn ensure_chain(req: &Request) -> Result<Vec<Kernel>> {
     }
     let mut inputs = Inputs::gather(req)?;
     let mut dir = req.cache.join(format!("{}-{}", req.variant, inputs.key()));
-    let mut chain = vec![build::build_tree(req, &inputs, &dir, None)?];
+    let mut chain = Chain {
+        built: vec![],
+        failure: None,
+        base_tree: dir.clone(),
+    };
+    match build::build_tree(req, &inputs, &dir, None) {
+        Ok(kernel) => chain.built.push(kernel),
+        Err(e) => chain.failure = Some(e),
+    }
     for patch in &req.extra_patches {
+        if chain.failure.is_some() {
+            break;
+        }
         inputs.add_patch(patch)?;
         let stem = file_name(patch)
             .trim_end_matches(".patch")
@@ -268,7 +286,10 @@ pub fn ensure_chain(req: &Request) -> Result<Vec<Kernel>> {
         let next = req
             .cache
             .join(format!("{}+{}-{}", req.variant, stem, inputs.key()));
-        chain.push(build::build_tree(req, &inputs, &next, Some((&dir, patch)))?);
+        match build::build_tree(req, &inputs, &next, Some((&dir, patch))) {
+            Ok(kernel) => chain.built.push(kernel),
+            Err(e) => chain.failure = Some(e),
+        }
         dir = next;
     }
     Ok(chain)
@@ -344,12 +365,17 @@ mod tests {
 
     #[test]
     fn variant_parses_known_names_only() {
-        assert_eq!("stock".parse::<Variant>().unwrap(), Variant::Stock);
+        use clap::ValueEnum;
+        assert_eq!(Variant::from_str("stock", false), Ok(Variant::Stock));
         assert_eq!(
-            "patched-perf".parse::<Variant>().unwrap(),
-            Variant::PatchedPerf
+            Variant::from_str("patched-perf", false),
+            Ok(Variant::PatchedPerf)
         );
         assert!(!Variant::StockPerf.is_debug());
-        assert!("perf".parse::<Variant>().is_err());
+        assert!(Variant::from_str("perf", false).is_err());
+        // Each variant's cache dir name is what the command line calls it.
+        for v in Variant::value_variants() {
+            assert_eq!(v.to_possible_value().unwrap().get_name(), v.name());
+        }
     }
 }
