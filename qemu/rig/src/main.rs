@@ -22,6 +22,8 @@ mod progress;
 mod protocol;
 mod qemu;
 mod results;
+#[cfg(test)]
+mod scale_tests;
 mod shard;
 mod splat;
 mod torture;
