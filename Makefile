@@ -13,6 +13,10 @@
 #   make patches-check   checkpatch and a build after each patch of the series
 #   make torture  the torture alone: DURATION=seconds SEED=n (report in out/torture/)
 #   make mutant-check   the torture catches every mutant in qemu/mutants/
+#                 (SHARD=i/N: every N-th run only; MUTANTS= : torture
+#                 campaign of the unmutated kernel, SEEDS seeds)
+#   make merge RESULTS="dir ..."   judge the shards' OUT dirs as one run
+#   make slurm-check   a single-node Slurm, a 4-shard mutant-check through it
 #
 #   make boot-time   boot-to-shell time, busybox vs host-root guest
 #   make bench    stock vs patched perf kernels, icount and wall clock (out/bench/)
@@ -135,7 +139,8 @@ torture: module selftests
 # Every mutant kernel (and the unmutated one) under the torture, SEEDS seeds
 # of DURATION seconds each, once per set of race delays in RACE_DELAY_SETS
 # (the first set gates the mutants): make mutant-check [MUTANTS="a.patch b.patch"]
-# (BASELINE=0: without the unmutated kernel's runs)
+# (BASELINE=0: without the unmutated kernel's runs; SHARD=i/N: only the runs
+# whose index is i modulo N, judged later by `make merge`)
 MUTANTS ?= $(wildcard qemu/mutants/*.patch)
 SEEDS ?= 10
 MUTANT_DURATION ?= 120
@@ -147,13 +152,27 @@ mutant-check: rig selftests
 		--cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
 		$(if $(KSRC),--ksrc $(abspath $(KSRC))) --selftests $(OUT)/selftests \
 		--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --cpus $(CPUS) \
-		--timeout $(TIMEOUT) --stall $(STALL) $(if $(VERBOSE),--verbose)
+		--timeout $(TIMEOUT) --stall $(STALL) $(if $(VERBOSE),--verbose) \
+		$(if $(SHARD),--shard $(SHARD))
+
+# The shards' output directories (each one's OUT) judged as one run, as
+# mutant-check or bench would have judged it: make merge RESULTS="a b c"
+MERGED ?= $(OUT)/merged
+merge: rig
+	@$(if $(strip $(RESULTS)),,$(error RESULTS= names the shards' OUT directories))
+	@$(RIG) merge --out $(MERGED) $(RESULTS)
+
+# A single-node Slurm on this machine (slurm-wlm, munge; installs them) and
+# a 4-shard mutant-check through qemu/scale/slurm, merged by a dependent job.
+slurm-check: rig
+	@bash qemu/scale/slurm/local-check $(CURDIR)
 
 vm: module selftests
 	@$(RIG) vm $(guest_args) $(call host_root,$(or $(GUEST),host)) --append "$(APPEND)" \
 		$(if $(RUN),--run $(abspath $(RUN))) $(if $(ICOUNT),--icount)
 
-# The benchmark: make bench [BENCH_REPS=10 BENCH_SIZES=1000,3000,10000,30000,100000
+# The benchmark (SHARD=i/N: the reps whose number, from 0, is i modulo N):
+# make bench [BENCH_REPS=10 BENCH_SIZES=1000,3000,10000,30000,100000
 # BENCH_SHAPES=flat,bushy,deep BENCH_MODES=icount,wall MUTANT=on-the-patched-kernel.patch]
 BENCH_REPS ?= 10
 BENCH_SIZES ?= 1000,3000,10000,30000,100000
@@ -166,7 +185,8 @@ bench: rig selftests
 		$(if $(KSRC),--ksrc $(abspath $(KSRC))) $(if $(MUTANT),--patch $(abspath $(MUTANT))) \
 		--program $(OUT)/bench/shrinkfs_bench \
 		--selftests $(OUT)/selftests --init $(CURDIR)/qemu/guest/init --out $(OUT) \
-		--accel $(ACCEL) --cpus $(CPUS) --timeout $(TIMEOUT) $(if $(VERBOSE),--verbose)
+		--accel $(ACCEL) --cpus $(CPUS) --timeout $(TIMEOUT) $(if $(VERBOSE),--verbose) \
+		$(if $(SHARD),--shard $(SHARD))
 
 bench-check:
 	@cargo run --release --quiet -p shrinkfs-bench -- check $(OUT)/bench/results.json
@@ -193,4 +213,4 @@ clean:
 	-$(MAKE) -C $(kdir) M=$(CURDIR) LLVM=1 ARCH=x86_64 clean 2>/dev/null
 	rm -rf $(OUT)
 
-.PHONY: all setup rig kernel module selftests kselftest-install host-tests compile-fail check torture mutant-check vm boot-time bench bench-check scan clean cache-clean patches-check
+.PHONY: all setup rig kernel module selftests kselftest-install host-tests compile-fail check torture mutant-check merge slurm-check vm boot-time bench bench-check scan clean cache-clean patches-check

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use serde::{Deserialize, Serialize};
+
 /// `min / median / max` of detection times, or `-`.
 pub fn distribution(times: &mut [f64]) -> String {
     if times.is_empty() {
@@ -20,6 +22,8 @@ pub fn distribution(times: &mut [f64]) -> String {
 /// How often one kernel was caught over a set of seeds, and how soon.
 #[derive(Debug, Default)]
 pub struct Detection {
+    /// Runs added.
+    pub runs: usize,
     pub caught: usize,
     /// Runs that failed without the splat the mutant expects.
     pub others: usize,
@@ -27,17 +31,24 @@ pub struct Detection {
     pub times: Vec<f64>,
 }
 
-/// How one seed of a mutant check ended.
-#[derive(Debug, Clone, PartialEq)]
+/// How one seed of a mutant check ended; in a campaign's record,
+/// `"verdict": "clean" | "caught" | "other"` beside the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "lowercase")]
 pub enum SeedVerdict {
     Clean,
     /// A splat the mutant expects (any splat, for the unmutated kernel).
     Caught {
-        kind: &'static str,
+        /// The splat's kind, as the scanner names it.
+        #[serde(rename = "splat")]
+        kind: String,
+        /// Seconds into the torture.
         seconds: Option<f64>,
     },
     /// Failed, but not with an expected splat: the check that failed first.
-    Other(String),
+    Other {
+        check: String,
+    },
 }
 
 impl std::fmt::Display for SeedVerdict {
@@ -52,7 +63,7 @@ impl std::fmt::Display for SeedVerdict {
                 kind,
                 seconds: None,
             } => write!(f, "caught: {kind} splat"),
-            SeedVerdict::Other(check) => {
+            SeedVerdict::Other { check } => {
                 write!(f, "not caught, failed otherwise: {check}")
             }
         }
@@ -61,21 +72,28 @@ impl std::fmt::Display for SeedVerdict {
 
 impl Detection {
     pub fn add(&mut self, verdict: &SeedVerdict) {
+        self.runs += 1;
         match verdict {
             SeedVerdict::Clean => {}
             SeedVerdict::Caught { seconds, .. } => {
                 self.caught += 1;
                 self.times.extend(seconds);
             }
-            SeedVerdict::Other(_) => self.others += 1,
+            SeedVerdict::Other { .. } => self.others += 1,
         }
     }
 
-    /// `3/10 (min 1.0 s, median 2.0 s, max 9.0 s)`, and `; 1 other
-    /// failure` when some runs failed without the expected splat.
-    pub fn describe(&self, seeds: usize) -> String {
+    /// `3/10 (min 1.0 s, median 2.0 s, max 9.0 s)` (caught of the runs
+    /// added), and `; 1 other failure` when some runs failed without the
+    /// expected splat.
+    pub fn describe(&self) -> String {
         let mut times = self.times.clone();
-        let mut text = format!("{}/{seeds} ({})", self.caught, distribution(&mut times));
+        let mut text = format!(
+            "{}/{} ({})",
+            self.caught,
+            self.runs,
+            distribution(&mut times)
+        );
         match self.others {
             0 => {}
             1 => text.push_str("; 1 other failure"),
@@ -119,7 +137,7 @@ impl DetectionTable {
         for (kernel, row) in &self.rows {
             let _ = write!(out, "| {kernel} |");
             for detection in row {
-                let _ = write!(out, " {} |", detection.describe(seeds));
+                let _ = write!(out, " {} |", detection.describe());
             }
             out.push('\n');
         }
@@ -136,16 +154,20 @@ mod tests {
         let mut table = DetectionTable::new(&["0,10".to_string(), "0".to_string()]);
         let mut on = Detection::default();
         on.add(&SeedVerdict::Caught {
-            kind: "KASAN",
+            kind: "KASAN".into(),
             seconds: Some(3.0),
         });
         on.add(&SeedVerdict::Caught {
-            kind: "hung task",
+            kind: "hung task".into(),
             seconds: None,
         });
         on.add(&SeedVerdict::Clean);
         let mut off = Detection::default();
-        off.add(&SeedVerdict::Other("guest ran to its end".into()));
+        off.add(&SeedVerdict::Other {
+            check: "guest ran to its end".into(),
+        });
+        off.add(&SeedVerdict::Clean);
+        off.add(&SeedVerdict::Clean);
         table.push("m", vec![on, off]);
         assert_eq!(
             "Caught (by a splat the mutant expects) on how many of 3 seeds (60 s each, 2 vCPUs), \
@@ -155,6 +177,28 @@ mod tests {
              | m | 2/3 (min 3.0 s, median 3.0 s, max 3.0 s) | 0/3 (-); 1 other failure |\n",
             table.render(3, 60, 2)
         );
+    }
+
+    #[test]
+    fn a_verdict_is_recorded_as_its_kind_splat_and_seconds() {
+        let caught = SeedVerdict::Caught {
+            kind: "KASAN".into(),
+            seconds: Some(1.5),
+        };
+        let json = serde_json::to_string(&caught).unwrap();
+        assert_eq!(
+            json,
+            r#"{"verdict":"caught","splat":"KASAN","seconds":1.5}"#
+        );
+        assert_eq!(serde_json::from_str::<SeedVerdict>(&json).unwrap(), caught);
+        let other = r#"{"verdict":"other","check":"timeout"}"#;
+        assert_eq!(
+            serde_json::from_str::<SeedVerdict>(other).unwrap(),
+            SeedVerdict::Other {
+                check: "timeout".into()
+            }
+        );
+        assert!(serde_json::from_str::<SeedVerdict>(r#"{"verdict":"maybe"}"#).is_err());
     }
 
     #[test]

@@ -5,19 +5,26 @@
 mod accel;
 mod bench;
 mod bench_log;
+mod bench_shard;
+mod campaign;
 mod commands;
 mod detection;
 mod guest;
 mod hostroot;
+mod identity;
 mod initramfs;
 mod kernel;
 mod ktap;
+mod merge;
 mod monitor;
 mod mutant;
 mod progress;
 mod protocol;
 mod qemu;
 mod results;
+#[cfg(test)]
+mod scale_tests;
+mod shard;
 mod splat;
 mod torture;
 mod verdict;
@@ -32,6 +39,7 @@ use crate::commands::bench::BenchArgs;
 use crate::commands::boot_time::BootTimeArgs;
 use crate::commands::check::CheckArgs;
 use crate::commands::kernel::KernelArgs;
+use crate::commands::merge::MergeArgs;
 use crate::commands::mutant_check::MutantCheckArgs;
 use crate::commands::torture::TortureArgs;
 use crate::commands::vm::VmArgs;
@@ -65,6 +73,9 @@ enum Cmd {
     /// The benchmark: stock and patched perf kernels booted in turn, in
     /// icount and wall-clock mode; statistics, plots, the gate's verdict.
     Bench(BenchArgs),
+    /// Merge the results of a sharded mutant check or benchmark (one output
+    /// directory per shard) and judge them as one run.
+    Merge(MergeArgs),
     /// Scan console logs for kernel splats; fails if any is found.
     Scan {
         /// Console logs to scan.
@@ -93,6 +104,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Vm(args) => commands::vm::vm(&args),
         Cmd::BootTime(args) => commands::boot_time::boot_time(&args),
         Cmd::Bench(args) => commands::bench::run_bench(&args),
+        Cmd::Merge(args) => commands::merge::merge(&args),
         Cmd::Scan { logs } => commands::scan::scan(&logs),
     }
 }

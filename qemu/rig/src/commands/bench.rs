@@ -11,7 +11,8 @@ use crate::guest::{build_module, prepare, GuestArgs, KernelsAndGuests, Outcome};
 use crate::kernel;
 use crate::protocol::{mode, param, path};
 use crate::qemu::Boot;
-use crate::{accel, bench, bench_log};
+use crate::shard::{self, Shard};
+use crate::{accel, bench, bench_log, bench_shard, identity};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -41,6 +42,10 @@ pub struct BenchArgs {
     /// The guest's benchmark program.
     #[arg(long)]
     program: PathBuf,
+    /// Boot only shard i of N (0-based): the reps whose number, from 0, is
+    /// i modulo N; `merge` puts the shards' samples together.
+    #[arg(long, value_parser = shard::parse)]
+    shard: Option<Shard>,
     /// `--accel` is for the wall-clock boots; icount is always TCG.
     #[command(flatten)]
     rig: KernelsAndGuests,
@@ -109,8 +114,10 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
         args.tmpfs_max
     );
     let (log, resumed) = bench_log::Log::open(&out, &run_description(args, &subjects))?;
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
+    let reps = bench_shard::reps_of(shard, args.reps);
     // A re-run with fewer reps or modes uses only what it asks for.
-    let wanted = |mode, rep| modes.contains(&mode) && rep <= args.reps;
+    let wanted = |mode, rep| modes.contains(&mode) && reps.contains(&rep);
     let already = resumed.done.iter().filter(|k| wanted(k.1, k.2)).count();
     if already > 0 {
         eprintln!(
@@ -118,7 +125,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             out.display()
         );
     }
-    let steps = args.reps as usize * modes.len() * 2 - already;
+    let steps = reps.len() * modes.len() * 2 - already;
     let start = std::time::Instant::now();
     let mut samples: Vec<_> = resumed
         .samples
@@ -129,7 +136,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
     let mut done = 0;
     // What each mode really ran under: `auto` resolves per kernel build.
     let mut accelerators = std::collections::BTreeSet::new();
-    for rep in 1..=args.reps {
+    for &rep in &reps {
         for &mode in &modes {
             for turn in 0..2 {
                 let subject = &subjects[bench::order((rep as usize - 1) * 2 + turn, args.seed)];
@@ -221,6 +228,46 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             f.error.as_deref().unwrap_or_default()
         );
     }
+    let record = bench_shard::Record {
+        format: bench_shard::FORMAT,
+        command: bench_shard::COMMAND.to_string(),
+        shard,
+        series: identity::series(&args.rig.repo)?,
+        patches: args
+            .extra_patches
+            .iter()
+            .map(|p| Ok((identity::file_name(p), identity::file_hash(p)?)))
+            .collect::<Result<_>>()?,
+        settings: bench_shard::Settings {
+            reps: args.reps,
+            sizes: args.sizes.clone(),
+            shapes: args.shapes.clone(),
+            tmpfs_max: args.tmpfs_max,
+            seed: args.seed,
+            memory_mib: args.memory_mib,
+            cpus: args.rig.cpus,
+            modes: modes.clone(),
+        },
+        kernels: subjects
+            .iter()
+            .map(|s| {
+                let id = bench_shard::KernelId {
+                    cache_key: identity::cache_key(&s.kernel),
+                    version: s.kernel.version.clone(),
+                    config_hash: s.config_hash.clone(),
+                };
+                (s.label.to_string(), id)
+            })
+            .collect(),
+        reps,
+        failures: failures.clone(),
+        meta: meta.clone(),
+        samples: samples.clone(),
+    };
+    let record_path = out.join(bench_shard::RECORD);
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(&record_path, serde_json::to_string_pretty(&record)?)?;
+    eprintln!("bench: every sample in {}", record_path.display());
     let results = bench::finish(meta, samples, &out)?;
     let violations = results.violations();
     for v in &violations {

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod boot_time;
 pub mod check;
 pub mod kernel;
+pub mod merge;
 pub mod mutant_check;
 pub mod scan;
 pub mod torture;
@@ -26,6 +27,11 @@ pub fn summarise(checks: &[Check]) -> ExitCode {
     for line in verdict_lines(checks) {
         println!("{line}");
     }
+    exit_code(checks)
+}
+
+/// Success if no check failed.
+pub fn exit_code(checks: &[Check]) -> ExitCode {
     if verdict::tally(checks).1 == 0 {
         ExitCode::SUCCESS
     } else {
@@ -35,7 +41,7 @@ pub fn summarise(checks: &[Check]) -> ExitCode {
 
 /// The plan, the results, the totals, and last the `N passed, N failed`
 /// line CI greps for (to KTAP, an unknown line, which it allows).
-fn verdict_lines(checks: &[Check]) -> Vec<String> {
+pub fn verdict_lines(checks: &[Check]) -> Vec<String> {
     let mut lines = ktap::render(checks);
     lines.push(verdict::summary(checks));
     lines

@@ -1,25 +1,30 @@
 //! `mutant-check`: the torture on every mutant kernel and on the unmutated
-//! one, for every seed and set of race delays; the detection table.
+//! one, for every seed and set of race delays; the detection table. With
+//! `--shard i/N`, only every N-th run of the plan; `merge` puts the shards'
+//! records together.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use super::torture::{run_torture, TortureSpec};
-use super::{begin_ktap, summarise};
-use crate::detection::{Detection, DetectionTable};
+use super::{begin_ktap, exit_code, verdict_lines};
+use crate::campaign::{self, Executor, KernelSpec, Record, RunResult, Settings, Summary};
 use crate::guest::{build_module, GuestArgs, KernelsAndGuests};
 use crate::mutant::Mutant;
+use crate::shard::{self, Shard};
 use crate::verdict::Check;
-use crate::{accel, kernel, ktap, torture};
+use crate::{accel, identity, kernel, ktap, torture};
 
 #[derive(Args)]
 pub struct MutantCheckArgs {
-    /// Patches applied after the series, one mutant kernel each.
-    #[arg(long = "mutant", required = true)]
+    /// Patches applied after the series, one mutant kernel each; none: a
+    /// torture campaign of the unmutated kernel alone.
+    #[arg(long = "mutant")]
     mutants: Vec<PathBuf>,
     /// Seeds per kernel: `first_seed`, `first_seed + 1`, ...
     #[arg(long, default_value_t = 10)]
@@ -42,12 +47,13 @@ pub struct MutantCheckArgs {
     /// Extra kernel parameters for every boot, e.g. `preempt=none`.
     #[arg(long, default_value = "")]
     append: String,
+    /// Run only shard i of N (0-based): the runs whose index in the plan
+    /// is i modulo N; judge the whole with `merge`.
+    #[arg(long, value_parser = shard::parse)]
+    shard: Option<Shard>,
     #[command(flatten)]
     rig: KernelsAndGuests,
 }
-
-/// Share of seeds on which a mutant must be caught.
-const MUTANT_DETECTION_SHARE: f64 = 0.9;
 
 /// Builds each mutant kernel and the module against it, runs the torture
 /// with every seed and every set of race delays on it and on the unmutated
@@ -60,34 +66,130 @@ pub fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
         .iter()
         .map(|path| Mutant::read(path))
         .collect::<Result<Vec<_>>>()?;
+    if mutants.is_empty() && args.no_baseline {
+        bail!("nothing to run: no mutant, and the unmutated kernel skipped");
+    }
     accel::require_usable(args.rig.accel)?;
-    begin_ktap();
-    let seeds: Vec<u32> = (0..args.seeds).map(|i| args.first_seed + i).collect();
-    let mut kernels: Vec<(String, Option<&Mutant>)> = vec![];
+    let mut kernels = vec![];
     if !args.no_baseline {
-        kernels.push(("unmutated".to_string(), None));
+        kernels.push(KernelSpec {
+            name: "unmutated".to_string(),
+            mutant: None,
+            mutant_sha256: None,
+            expected: vec![],
+        });
     }
-    kernels.extend(mutants.iter().map(|m| (m.name.clone(), Some(m))));
-    let cpus = args.rig.cpus;
-    let mut checks = vec![];
-    // All kernels first: a mutant that does not apply or build fails its
-    // own line at once, not hours into the runs of the others.
-    let mut guests = vec![];
-    for (name, mutant) in kernels {
-        match mutant_guest(&args, &name, mutant.map(|m| m.path.as_path())) {
-            Ok(guest) => guests.push((name, mutant, guest)),
-            Err(e) => {
-                eprintln!("mutant-check: {name}: {e:#}");
-                checks.push(Check::new(
-                    format!("kernel builds: {name}"),
-                    false,
-                    format!("{e:#}"),
-                ));
-            }
-        }
+    for m in &mutants {
+        kernels.push(KernelSpec {
+            name: m.name.clone(),
+            mutant: Some(identity::file_name(&m.path)),
+            mutant_sha256: Some(identity::file_hash(&m.path)?),
+            expected: m.expected.iter().map(ToString::to_string).collect(),
+        });
     }
-    let mut table = DetectionTable::new(&args.race_delay_sets);
-    for (name, mutant, guest) in guests {
+    let record = Record {
+        format: campaign::FORMAT,
+        command: campaign::COMMAND.to_string(),
+        shard: args.shard.unwrap_or(Shard::WHOLE),
+        series: identity::series(&args.rig.repo)?,
+        settings: Settings {
+            seeds: (0..args.seeds).map(|i| args.first_seed + i).collect(),
+            duration: args.duration,
+            round: args.round,
+            race_delay_sets: args.race_delay_sets.clone(),
+            cpus: args.rig.cpus,
+            append: args.append.clone(),
+        },
+        kernels,
+        planned: 0,
+        builds: vec![],
+        runs: vec![],
+        ktap: vec![],
+    };
+    begin_ktap();
+    let mut lines = vec![ktap::VERSION_LINE.to_string()];
+    let mut rig = Rig {
+        args: &args,
+        mutants: &mutants,
+    };
+    let record = campaign::execute(record, &mut rig, &mut |line| {
+        let line = ktap::diagnostic(line);
+        println!("{line}");
+        lines.push(line);
+    })?;
+    let mut summary = campaign::summarise(&record);
+    if let Some(shard) = args.shard {
+        // A shard's share proves nothing; the merge judges the whole.
+        summary.checks = vec![Check::new(
+            format!(
+                "shard {shard} recorded: {} of the {} runs",
+                record.runs.len(),
+                record.planned
+            ),
+            true,
+            "",
+        )];
+    }
+    conclude(record, &summary, lines, &args.rig.out)
+}
+
+/// Writes the summary table and the record under `out/mutants`, prints the
+/// table and the verdict; `lines` are the KTAP lines printed so far.
+pub fn conclude(
+    mut record: Record,
+    summary: &Summary,
+    mut lines: Vec<String>,
+    out: &Path,
+) -> Result<ExitCode> {
+    let dir = out.join("mutants");
+    fs::create_dir_all(&dir)?;
+    let summary_path = dir.join("summary.txt");
+    fs::write(&summary_path, &summary.table)?;
+    let mut closing: Vec<String> = summary.table.lines().map(ktap::diagnostic).collect();
+    closing.extend(verdict_lines(&summary.checks));
+    lines.extend(closing.iter().cloned());
+    record.ktap = lines;
+    let record_path = dir.join(campaign::RECORD);
+    fs::write(&record_path, serde_json::to_string_pretty(&record)?)
+        .with_context(|| format!("writing {}", record_path.display()))?;
+    let (table, verdict) = closing.split_at(summary.table.lines().count());
+    for line in table {
+        println!("{line}");
+    }
+    eprintln!(
+        "mutant-check: summary in {}, every run in {}",
+        summary_path.display(),
+        record_path.display()
+    );
+    for line in verdict {
+        println!("{line}");
+    }
+    Ok(exit_code(&summary.checks))
+}
+
+/// The real executor: kernels from the cache, runs in QEMU.
+struct Rig<'a> {
+    args: &'a MutantCheckArgs,
+    mutants: &'a [Mutant],
+}
+
+impl Executor for Rig<'_> {
+    type Guest = GuestArgs;
+
+    fn build(&mut self, spec: &KernelSpec) -> Result<(GuestArgs, String)> {
+        let mutant = self.mutants.iter().find(|m| m.name == spec.name);
+        mutant_guest(self.args, &spec.name, mutant.map(|m| m.path.as_path()))
+    }
+
+    fn run(
+        &mut self,
+        guest: &GuestArgs,
+        spec: &KernelSpec,
+        delays: &str,
+        seed: u32,
+    ) -> Result<RunResult> {
+        let args = self.args;
+        let mutant = self.mutants.iter().find(|m| m.name == spec.name);
         let mut knobs = match mutant {
             Some(m) => format!(" MUTANT={}", m.path.display()),
             None => String::new(),
@@ -95,82 +197,43 @@ pub fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
         if !args.append.trim().is_empty() {
             knobs.push_str(&format!(" APPEND='{}'", args.append.trim()));
         }
-        let mut row = vec![];
-        for (set, delays) in args.race_delay_sets.iter().enumerate() {
-            let mut detection = Detection::default();
-            for &seed in &seeds {
-                let outcome = run_torture(
-                    &guest,
-                    &TortureSpec {
-                        name: &format!("{name}/delays-{}/seed-{seed}", delays.replace(',', "-")),
-                        seed,
-                        duration: args.duration,
-                        round: args.round,
-                        race_delays: delays,
-                        repeat: format!(
-                            "make torture SEED={seed} DURATION={} CPUS={cpus} RACE_DELAYS={delays} \
-                             KERNEL=patched{knobs}",
-                            args.duration
-                        ),
-                        load: None,
-                        stop_at_splat: true,
-                    },
-                )?;
-                let verdict = outcome.verdict(mutant);
-                println!(
-                    "{}",
-                    ktap::diagnostic(&format!(
-                        "{name}, race_delay_us {delays}, seed {seed}: {verdict} ({})",
-                        outcome.report_path.display()
-                    ))
-                );
-                detection.add(&verdict);
-            }
-            let line = format!(
-                "{name}, race_delay_us {delays}, {cpus} vCPUs: {}",
-                detection.describe(seeds.len())
-            );
-            println!("{}", ktap::diagnostic(&line));
-            // The unmutated kernel must be clean with every set; a mutant
-            // is held to the first one, the others are reported.
-            match (mutant, set) {
-                (None, _) => checks.push(Check::new(
-                    format!("clean: {name}, race_delay_us {delays}"),
-                    detection.caught == 0 && detection.others == 0,
-                    line,
-                )),
-                (Some(m), 0) => checks.push(Check::new(
-                    format!("mutant caught: {name}, race_delay_us {delays}"),
-                    detection.caught as f64 >= MUTANT_DETECTION_SHARE * seeds.len() as f64,
-                    format!(
-                        "{line}; expected: {}",
-                        m.expected
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(" | ")
-                    ),
-                )),
-                (Some(_), _) => {}
-            }
-            row.push(detection);
-        }
-        table.push(&name, row);
+        let start = Instant::now();
+        let outcome = run_torture(
+            guest,
+            &TortureSpec {
+                name: &format!(
+                    "{}/delays-{}/seed-{seed}",
+                    spec.name,
+                    delays.replace(',', "-")
+                ),
+                seed,
+                duration: args.duration,
+                round: args.round,
+                race_delays: delays,
+                repeat: format!(
+                    "make torture SEED={seed} DURATION={} CPUS={} RACE_DELAYS={delays} \
+                     KERNEL=patched{knobs}",
+                    args.duration, args.rig.cpus
+                ),
+                load: None,
+                stop_at_splat: true,
+            },
+        )?;
+        Ok(RunResult {
+            verdict: outcome.verdict(mutant),
+            report: outcome.report_path.display().to_string(),
+            seconds: start.elapsed().as_secs_f64(),
+        })
     }
-    let summary = args.rig.out.join("mutants/summary.txt");
-    fs::create_dir_all(args.rig.out.join("mutants"))?;
-    let text = table.render(seeds.len(), args.duration, cpus);
-    fs::write(&summary, &text)?;
-    for line in text.lines() {
-        println!("{}", ktap::diagnostic(line));
-    }
-    eprintln!("mutant-check: summary in {}", summary.display());
-    Ok(summarise(&checks))
 }
 
-/// The guest for one kernel of a mutant check: the kernel (mutated or
-/// not) and the module built against it.
-fn mutant_guest(args: &MutantCheckArgs, name: &str, mutant: Option<&Path>) -> Result<GuestArgs> {
+/// The guest for one kernel of a mutant check (the kernel, mutated or not,
+/// and the module built against it), and the kernel's cache key.
+fn mutant_guest(
+    args: &MutantCheckArgs,
+    name: &str,
+    mutant: Option<&Path>,
+) -> Result<(GuestArgs, String)> {
     let rig = &args.rig;
     let built = rig.kernel(
         kernel::Variant::Patched,
@@ -181,8 +244,9 @@ fn mutant_guest(args: &MutantCheckArgs, name: &str, mutant: Option<&Path>) -> Re
         &built.build_dir,
         &rig.out.join("mutants").join(name),
     )?;
-    Ok(GuestArgs {
+    let guest = GuestArgs {
         append: format!("kmemleak=on {}", args.append),
         ..rig.guest(&built, module, rig.out.join("mutants"))
-    })
+    };
+    Ok((guest, identity::cache_key(&built)))
 }

@@ -79,7 +79,7 @@ impl TortureOutcome {
         if let Some(splat) = caught {
             let index = splats.iter().position(|s| s == splat).unwrap_or(0);
             return detection::SeedVerdict::Caught {
-                kind: splat.kind,
+                kind: splat.kind.to_string(),
                 seconds: self.splats[index].1,
             };
         }
@@ -88,7 +88,9 @@ impl TortureOutcome {
             .iter()
             .find(|c| c.status == verdict::Status::Failed)
         {
-            Some(check) => detection::SeedVerdict::Other(check.name.clone()),
+            Some(check) => detection::SeedVerdict::Other {
+                check: check.name.clone(),
+            },
             None => detection::SeedVerdict::Clean,
         }
     }
