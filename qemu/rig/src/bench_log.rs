@@ -136,22 +136,26 @@ fn resume(boots: &str, samples: &str) -> Result<Resumed> {
     })
 }
 
+/// An icount `umount` sample of 1000 flat dentries, for the tests of the
+/// modules that log and merge samples.
+#[cfg(test)]
+pub fn test_sample(kernel: &str, rep: u32, value: u64) -> Sample {
+    Sample {
+        kernel: kernel.into(),
+        mode: Mode::Icount,
+        rep,
+        metric: "umount".into(),
+        shape: "flat".into(),
+        n: 1000,
+        dentries: 1000,
+        value,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_sample as sample;
     use super::*;
-
-    fn sample(kernel: &str, rep: u32, value: u64) -> Sample {
-        Sample {
-            kernel: kernel.into(),
-            mode: Mode::Icount,
-            rep,
-            metric: "umount".into(),
-            shape: "flat".into(),
-            n: 1000,
-            dentries: 1000,
-            value,
-        }
-    }
 
     fn boot(kernel: &str, rep: u32, samples: usize, error: Option<&str>) -> BootRecord {
         BootRecord {

@@ -147,18 +147,7 @@ pub fn merge(inputs: &[(String, Record)]) -> Result<(Meta, Vec<Sample>)> {
 mod tests {
     use super::*;
 
-    fn sample(kernel: &str, rep: u32, value: u64) -> Sample {
-        Sample {
-            kernel: kernel.into(),
-            mode: Mode::Icount,
-            rep,
-            metric: "umount".into(),
-            shape: "flat".into(),
-            n: 1000,
-            dentries: 1000,
-            value,
-        }
-    }
+    use crate::bench_log::test_sample as sample;
 
     /// The samples of `reps`, two kernels each, values a function of both.
     fn samples(reps: &[u32]) -> Vec<Sample> {
