@@ -55,8 +55,7 @@ impl<T: FileSystem> New<T> {
         core::mem::forget(self);
         // SAFETY: A new inode is locked (`I_NEW`) and invisible to everyone
         // but us until `unlock_new_inode()` (type invariant), so its fields
-        // can be written freely; the operation tables are constants of `T`
-        // with static lifetime.
+        // can be written freely; the operation tables `ops` are static.
         unsafe {
             match kind {
                 InodeKind::Dir { nlink } => {
