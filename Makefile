@@ -63,6 +63,12 @@ kernel_args := --variant $(KERNEL) --cache $(CACHE)/kernels --repo $(CURDIR) --j
 guest_args = --kdir $(kdir) --module $(CURDIR)/shrinkfs.ko --selftests $(OUT)/selftests \
 	--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --cpus $(CPUS) \
 	--timeout $(TIMEOUT) --stall $(STALL) $(if $(VERBOSE),--verbose) --host-cwd $(CURDIR)
+# Every knob that shaped a run, for the `make torture ...` line a failed run
+# prints (SEED, DURATION, CPUS and RACE_DELAYS the rig adds itself).
+quote = '$(subst ','\'',$(1))'
+repeat_knobs = $(strip KERNEL=$(KERNEL) ACCEL=$(ACCEL) $(if $(MUTANT),MUTANT=$(abspath $(MUTANT))) \
+	$(if $(KSRC),KSRC=$(abspath $(KSRC))) $(if $(filter command line,$(origin KDIR)),KDIR=$(KDIR)) \
+	$(if $(strip $(APPEND)),APPEND=$(call quote,$(strip $(APPEND)))) $(if $(GUEST),GUEST=$(GUEST)))
 host_root = $(if $(filter host,$(1)),--host-root /,$(if $(filter busybox,$(1)),,\
 	$(error GUEST must be host or busybox, not '$(1)')))
 
@@ -124,7 +130,7 @@ check: host-tests module selftests compile-fail
 		--append "kmemleak=on $(APPEND)" --self-test \
 		$(if $(wildcard selftests/known-failures/$(KERNEL).json),\
 			--known-failures $(CURDIR)/selftests/known-failures/$(KERNEL).json) \
-		--host-root-check $(CURDIR)/qemu/guest/host-root-check
+		--host-root-check $(CURDIR)/qemu/guest/host-root-check --repeat-knobs "$(repeat_knobs)"
 
 # The torture alone, any length, any kernel: make torture DURATION=120 SEED=7
 # (RACE_DELAYS=0: the module's race windows not widened)
@@ -132,9 +138,9 @@ DURATION ?= 60
 torture: module selftests
 	@$(RIG) torture $(guest_args) $(call host_root,$(or $(GUEST),busybox)) \
 		--append "kmemleak=on $(APPEND)" --duration $(DURATION) \
-		$(if $(SEED),--seed $(SEED)) $(if $(LOAD),--load '$(subst ','\'',$(LOAD))') \
+		$(if $(SEED),--seed $(SEED)) $(if $(LOAD),--load $(call quote,$(LOAD))) \
 		$(if $(RACE_DELAYS),--race-delays $(RACE_DELAYS)) \
-		--repeat-knobs "KERNEL=$(KERNEL)$(if $(MUTANT), MUTANT=$(MUTANT))"
+		--repeat-knobs "$(repeat_knobs)"
 
 # Every mutant kernel (and the unmutated one) under the torture, SEEDS seeds
 # of DURATION seconds each, once per set of race delays in RACE_DELAY_SETS

@@ -217,6 +217,13 @@ mod tests {
         // kselftest puts `# ` before each ksft_print_msg().
         let summary = program::TORTURE_SUMMARY.strip_prefix("# ").unwrap();
         has(&format!("ksft_print_msg(\"{summary}"));
+        // What `make check` names in its repeat line, and how the start
+        // line that gives it the seed reads.
+        has(&format!(
+            "#define RACE_DELAYS_DEFAULT\t\"{}\"",
+            crate::torture::RACE_DELAYS_ON
+        ));
+        has("\"torture: seed %u, %u s in rounds of");
     }
 
     #[test]

@@ -73,6 +73,16 @@ pub fn summary(report: &Report) -> Vec<String> {
         .collect()
 }
 
+/// The seed and duration a torture run announced at its start
+/// (`seed 7, 60 s in rounds of 15 s; ...`), from its summary lines.
+pub fn started(report: &Report) -> Option<(u32, u64)> {
+    summary(report).iter().find_map(|line| {
+        let (seed, rest) = line.strip_prefix("seed ")?.split_once(", ")?;
+        let (duration, _) = rest.split_once(" s in rounds")?;
+        Some((seed.parse().ok()?, duration.parse().ok()?))
+    })
+}
+
 /// One torture run, as the report describes it.
 pub struct Run<'a> {
     /// How to run it again, e.g. `make torture SEED=7 DURATION=120 KERNEL=patched`.
@@ -201,6 +211,19 @@ mod tests {
         assert!(parse_race_delays("1001").is_err());
         assert!(parse_race_delays("-1").is_err());
         assert!(parse_race_delays(&format!("{}1", "1,".repeat(16))).is_err());
+    }
+
+    #[test]
+    fn the_start_line_gives_seed_and_duration() {
+        let report = crate::results::parse(
+            "shrinkfs-rig: begin torture_test\n\
+             TAP version 13\n\
+             # torture: seed 4711, 60 s in rounds of 15 s; repeat with TORTURE_SEED=4711 TORTURE_DURATION=60\n\
+             # torture: round 1\n\
+             shrinkfs-rig: end torture_test 1\n",
+        );
+        assert_eq!(Some((4711, 60)), started(&report));
+        assert_eq!(None, started(&crate::results::parse("")));
     }
 
     const CONSOLE: &str = "\

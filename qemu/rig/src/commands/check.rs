@@ -12,7 +12,7 @@ use crate::guest::{boot_and_judge, prepare, GuestArgs};
 use crate::ktap;
 use crate::protocol::{mode, param, path};
 use crate::verdict::{self, Check, Expectations};
-use crate::{hostroot, kernel};
+use crate::{hostroot, kernel, torture};
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -32,6 +32,10 @@ pub struct CheckArgs {
     /// must fail, and are counted apart.
     #[arg(long)]
     known_failures: Option<PathBuf>,
+    /// The knobs of this run besides seed, duration and CPUs, for the
+    /// `make torture ...` line printed when the check fails.
+    #[arg(long, default_value = "")]
+    repeat_knobs: String,
 }
 
 /// How much of the provoked report the self-test shows.
@@ -54,8 +58,19 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
         splats: vec![],
         known_failures,
     };
-    let mut run_checks = boot_and_judge(&boot, "check", &expect)?.checks;
-    checks.append(&mut run_checks);
+    let outcome = boot_and_judge(&boot, "check", &expect)?;
+    if verdict::tally(&outcome.checks).1 > 0 {
+        if let Some((seed, duration)) = torture::started(&outcome.report) {
+            eprintln!(
+                "check: failed; its torture alone: make torture SEED={seed} DURATION={duration} \
+                 CPUS={} RACE_DELAYS={} {}",
+                guest.cpus,
+                torture::RACE_DELAYS_ON,
+                args.repeat_knobs
+            );
+        }
+    }
+    checks.extend(outcome.checks);
 
     if args.self_test {
         let boot = prepare(

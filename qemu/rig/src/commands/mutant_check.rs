@@ -194,6 +194,10 @@ impl Executor for Rig<'_> {
             Some(m) => format!(" MUTANT={}", m.path.display()),
             None => String::new(),
         };
+        knobs.push_str(&format!(" ACCEL={}", args.rig.accel.name()));
+        if let Some(ksrc) = &args.rig.ksrc {
+            knobs.push_str(&format!(" KSRC={}", ksrc.display()));
+        }
         if !args.append.trim().is_empty() {
             knobs.push_str(&format!(" APPEND='{}'", args.append.trim()));
         }
