@@ -256,7 +256,27 @@ pub fn boot_and_judge(boot: &Boot, label: &str, expect: &Expectations) -> Result
 
 /// Builds the module from a copy of its sources in `dir` (6.12 has no
 /// separate output directory for external modules), against `kdir`.
-pub fn build_module(repo: &Path, kdir: &Path, dir: &Path) -> Result<PathBuf> {
+/// Removes the object files (`*.o`) under `dir`.
+fn remove_objects(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            remove_objects(&path)?;
+        } else if path.extension().is_some_and(|e| e == "o") {
+            fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds the module of `repo` against `kdir` in a copy under `dir`, with
+/// `mutant` (a patch to the module's sources) applied first if given.
+pub fn build_module(
+    repo: &Path,
+    kdir: &Path,
+    dir: &Path,
+    mutant: Option<&Path>,
+) -> Result<PathBuf> {
     let src = dir.join("module");
     if src.exists() {
         fs::remove_dir_all(&src)?;
@@ -270,6 +290,11 @@ pub fn build_module(repo: &Path, kdir: &Path, dir: &Path) -> Result<PathBuf> {
         .status()?;
     if !status.success() {
         bail!("copying the module's sources into {}", src.display());
+    }
+    if let Some(mutant) = mutant {
+        // Not the repo's object files: the mutant changes their sources.
+        remove_objects(&src)?;
+        kernel::patch_tree(&src, mutant, false)?;
     }
     let log = fs::File::create(dir.join("module-build.log"))?;
     let status = std::process::Command::new("make")

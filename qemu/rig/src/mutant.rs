@@ -1,9 +1,14 @@
-//! Mutants: patches that break the kernel on purpose, each with the reports
-//! the rig must answer it with.
+//! Mutants: patches that break the kernel or the module on purpose, each
+//! with the reports the rig must answer it with.
+//!
+//! A mutant's description says what it patches in a `Mutates:` line:
+//! `kernel` (applied after the series, paths under the kernel tree) or
+//! `module` (applied to a copy of the module's sources, paths `rust/...` or
+//! `Kbuild`, built against the unmutated kernel).
 //!
 //! A mutant's description names them in `Expected-Splat:` lines, a splat
-//! kind of the scanner and, after `~`, an optional pattern its header must
-//! match:
+//! kind of the scanner and, after `~`, an optional pattern its header or a
+//! line of its excerpt must match:
 //!
 //! ```text
 //! Expected-Splat: KASAN
@@ -23,6 +28,23 @@ use regex::Regex;
 use crate::splat::{self, Splat};
 
 const EXPECTED_SPLAT: &str = "Expected-Splat:";
+const MUTATES: &str = "Mutates:";
+
+/// What a mutant patches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The kernel, after the series.
+    Kernel,
+    /// The module's sources (`rust/`, `Kbuild`).
+    Module,
+}
+
+impl Target {
+    fn owns(self, path: &str) -> bool {
+        let module = path == "Kbuild" || path.starts_with("rust/");
+        module == (self == Target::Module)
+    }
+}
 
 /// One report that counts as catching a mutant.
 #[derive(Debug)]
@@ -49,12 +71,13 @@ impl ExpectedSplat {
         Ok(ExpectedSplat { kind, header })
     }
 
+    /// Whether `splat` is of this kind and its report (the header or a line
+    /// of its excerpt: a WARN's message follows its header) matches.
     pub fn matches(&self, splat: &Splat) -> bool {
         splat.kind == self.kind
-            && self
-                .header
-                .as_ref()
-                .is_none_or(|h| h.is_match(&splat.header))
+            && self.header.as_ref().is_none_or(|h| {
+                h.is_match(&splat.header) || splat.excerpt.iter().any(|l| h.is_match(l))
+            })
     }
 }
 
@@ -72,6 +95,7 @@ impl std::fmt::Display for ExpectedSplat {
 pub struct Mutant {
     pub name: String,
     pub path: PathBuf,
+    pub target: Target,
     pub expected: Vec<ExpectedSplat>,
 }
 
@@ -87,9 +111,11 @@ impl Mutant {
             .context("a mutant is a file")?
             .to_string();
         let expected = parse_expected(&text).with_context(|| format!("mutant {name}"))?;
+        let target = parse_target(&text).with_context(|| format!("mutant {name}"))?;
         Ok(Mutant {
             name,
             path: path.to_path_buf(),
+            target,
             expected,
         })
     }
@@ -102,11 +128,41 @@ impl Mutant {
     }
 }
 
+/// The lines of a patch's description (before its diff).
+fn description(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .take_while(|l| !l.starts_with("--- ") && !l.starts_with("diff "))
+}
+
+/// The one `Mutates:` line of a patch's description, checked against the
+/// files its diff touches.
+fn parse_target(text: &str) -> Result<Target> {
+    let targets: Vec<&str> = description(text)
+        .filter_map(|l| l.strip_prefix(MUTATES))
+        .map(str::trim)
+        .collect();
+    let target = match targets.as_slice() {
+        ["kernel"] => Target::Kernel,
+        ["module"] => Target::Module,
+        [] => bail!("its description has no `{MUTATES} kernel|module` line"),
+        [one] => bail!("`{MUTATES} {one}`: a mutant patches the kernel or the module"),
+        _ => bail!("its description has {} `{MUTATES}` lines", targets.len()),
+    };
+    let files = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("--- a/"))
+        .map(|l| l.split('\t').next().unwrap_or(l).trim_end());
+    for file in files {
+        if !target.owns(file) {
+            bail!("it says `{MUTATES} {}` but patches {file}", targets[0]);
+        }
+    }
+    Ok(target)
+}
+
 /// The `Expected-Splat:` lines of a patch's description (before its diff).
 fn parse_expected(text: &str) -> Result<Vec<ExpectedSplat>> {
-    let expected = text
-        .lines()
-        .take_while(|l| !l.starts_with("--- ") && !l.starts_with("diff "))
+    let expected = description(text)
         .filter_map(|l| l.strip_prefix(EXPECTED_SPLAT))
         .map(ExpectedSplat::parse)
         .collect::<Result<Vec<_>>>()?;
@@ -132,6 +188,7 @@ mod tests {
     const MUTANT: &str = "\
 Mutant: frees what it does not own
 
+Mutates: kernel
 Expected-Splat: KASAN
 Expected-Splat: WARN ~ at fs/dcache\\.c:\\d+ dentry_free
 --- a/fs/dcache.c
@@ -151,6 +208,7 @@ Expected-Splat: WARN ~ at fs/dcache\\.c:\\d+ dentry_free
         let mutant = Mutant {
             name: "m".into(),
             path: "m.patch".into(),
+            target: Target::Kernel,
             expected: parse_expected(MUTANT).unwrap(),
         };
         let other_warn = splat(
@@ -177,6 +235,36 @@ Expected-Splat: WARN ~ at fs/dcache\\.c:\\d+ dentry_free
         let typo = parse_expected("Expected-Splat: KASN\n").unwrap_err();
         assert!(format!("{typo:#}").contains("unknown splat kind 'KASN'"));
         assert!(parse_expected("Expected-Splat: WARN ~ (\n").is_err());
+    }
+
+    #[test]
+    fn a_pattern_may_match_a_warns_message_below_its_header() {
+        let expected = ExpectedSplat::parse("WARN ~ expiry: disposing").unwrap();
+        let mut warn = splat(
+            "WARN",
+            "WARNING: CPU: 1 PID: 9 at rust/vfs/helpers.c:171 shrinkfs_vfs_warn+0x1/0x2",
+        );
+        assert!(!expected.matches(&warn));
+        warn.excerpt
+            .push("expiry: disposing of a dentry after its ->d_release".to_string());
+        assert!(expected.matches(&warn));
+    }
+
+    #[test]
+    fn a_mutant_names_what_it_patches_and_patches_only_that() {
+        assert_eq!(Target::Kernel, parse_target(MUTANT).unwrap());
+        let module = "Mutates: module\n--- a/rust/vfs/expiry_index.rs\n+++ b/x\n";
+        assert_eq!(Target::Module, parse_target(module).unwrap());
+        let kbuild = "Mutates: module\n--- a/Kbuild\t2026-01-01\n+++ b/Kbuild\n";
+        assert_eq!(Target::Module, parse_target(kbuild).unwrap());
+        let wrong = parse_target("Mutates: module\n--- a/fs/dcache.c\n").unwrap_err();
+        assert!(format!("{wrong:#}").contains("says `Mutates: module` but patches fs/dcache.c"));
+        let wrong = parse_target("Mutates: kernel\n--- a/rust/shrinkfs.rs\n").unwrap_err();
+        assert!(format!("{wrong:#}").contains("patches rust/shrinkfs.rs"));
+        let none = parse_target("Expected-Splat: KASAN\n--- a/f\n").unwrap_err();
+        assert!(format!("{none:#}").contains("no `Mutates: kernel|module` line"));
+        assert!(parse_target("Mutates: modul\n").is_err());
+        assert!(parse_target("Mutates: kernel\nMutates: module\n").is_err());
     }
 
     #[test]

@@ -93,7 +93,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
             vec![]
         };
         let built = args.rig.kernel(variant, extra)?;
-        let module = build_module(&args.rig.repo, &built.build_dir, &out.join(label))?;
+        let module = build_module(&args.rig.repo, &built.build_dir, &out.join(label), None)?;
         let config_hash = bench::config_hash(&built.build_dir)?;
         subjects.push(bench::Subject {
             label,

@@ -15,7 +15,7 @@ use super::torture::{run_torture, TortureSpec};
 use super::{begin_ktap, exit_code, verdict_lines};
 use crate::campaign::{self, Executor, KernelSpec, Record, RunResult, Settings, Summary};
 use crate::guest::{build_module, GuestArgs, KernelsAndGuests};
-use crate::mutant::Mutant;
+use crate::mutant::{Mutant, Target};
 use crate::shard::{self, Shard};
 use crate::verdict::Check;
 use crate::{accel, identity, kernel, ktap, torture};
@@ -66,6 +66,12 @@ pub fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
         .iter()
         .map(|path| Mutant::read(path))
         .collect::<Result<Vec<_>>>()?;
+    // A module mutant that does not apply is refused before any build, as
+    // a kernel mutant is before its tree is copied.
+    for m in mutants.iter().filter(|m| m.target == Target::Module) {
+        kernel::patch_tree(&args.rig.repo, &m.path, true)
+            .with_context(|| format!("mutant {}", m.name))?;
+    }
     if mutants.is_empty() && args.no_baseline {
         bail!("nothing to run: no mutant, and the unmutated kernel skipped");
     }
@@ -178,7 +184,7 @@ impl Executor for Rig<'_> {
 
     fn build(&mut self, spec: &KernelSpec) -> Result<(GuestArgs, String)> {
         let mutant = self.mutants.iter().find(|m| m.name == spec.name);
-        mutant_guest(self.args, &spec.name, mutant.map(|m| m.path.as_path()))
+        mutant_guest(self.args, &spec.name, mutant)
     }
 
     fn run(
@@ -236,17 +242,20 @@ impl Executor for Rig<'_> {
 fn mutant_guest(
     args: &MutantCheckArgs,
     name: &str,
-    mutant: Option<&Path>,
+    mutant: Option<&Mutant>,
 ) -> Result<(GuestArgs, String)> {
     let rig = &args.rig;
-    let built = rig.kernel(
-        kernel::Variant::Patched,
-        mutant.map(Path::to_path_buf).into_iter().collect(),
-    )?;
+    let (kernel_patch, module_patch) = match mutant {
+        Some(m) if m.target == Target::Module => (None, Some(m.path.as_path())),
+        Some(m) => (Some(m.path.clone()), None),
+        None => (None, None),
+    };
+    let built = rig.kernel(kernel::Variant::Patched, kernel_patch.into_iter().collect())?;
     let module = build_module(
         &rig.repo,
         &built.build_dir,
         &rig.out.join("mutants").join(name),
+        module_patch,
     )?;
     let guest = GuestArgs {
         append: format!("kmemleak=on {}", args.append),

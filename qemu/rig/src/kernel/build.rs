@@ -184,7 +184,7 @@ fn copy_base_tree(base: &Path, dir: &Path) -> Result<()> {
 /// Applies `patch` to the tree in `dir` exactly (fuzz 0: a hunk whose
 /// context moved on a new base is refused, not placed in whatever function
 /// now looks alike), or only tries it (`dry_run`).
-fn patch_tree(dir: &Path, patch: &Path, dry_run: bool) -> Result<()> {
+pub fn patch_tree(dir: &Path, patch: &Path, dry_run: bool) -> Result<()> {
     let mut cmd = Command::new("patch");
     cmd.args([
         "-p1",

@@ -7,6 +7,7 @@ mod build;
 mod config;
 mod lock;
 
+pub use build::patch_tree;
 pub use config::require_debug_config;
 
 use std::fmt;
