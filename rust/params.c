@@ -17,15 +17,23 @@
 
 #include "params.h"
 
-/* Kbuild defines SHRINKFS_REAPER when the kernel exports dput_to_list(). */
+/*
+ * Kbuild defines SHRINKFS_REAPER when the kernel exports dput_to_list(),
+ * SHRINKFS_EXPIRY when it exports d_dispose_if_unused().
+ */
 #ifdef SHRINKFS_REAPER
-static const bool have_reaper = true;
+#define HAVE_REAPER	true
 #else
-static const bool have_reaper;
+#define HAVE_REAPER	false
+#endif
+#ifdef SHRINKFS_EXPIRY
+#define HAVE_EXPIRY	true
+#else
+#define HAVE_EXPIRY	false
 #endif
 
 #define RACE_DELAY_MAX_US	1000
-#define REAP_INTERVAL_MAX_MS	60000
+#define INTERVAL_MAX_MS		60000
 #define EVICT_DELAY_MAX_MS	10000
 
 /* A parameter of 0..max, read without a lock. */
@@ -36,15 +44,39 @@ struct bounded_param {
 
 static struct bounded_param race_delay_us = { .max = RACE_DELAY_MAX_US };
 static struct bounded_param evict_delay_ms = { .max = EVICT_DELAY_MAX_MS };
-static unsigned int reap_interval_ms;
 
-/* Protects periodic_reap and the arming of periodic_reap_work. */
+/*
+ * A pass the module runs every interval_ms in a work item, one at a time,
+ * while the module is loaded (pass set) and the interval is not 0.
+ */
+struct periodic {
+	const char *param;
+	/* What the kernel must export for the pass to exist. */
+	const char *needs;
+	bool available;
+	unsigned int interval_ms;
+	void (*pass)(void);
+	struct delayed_work work;
+};
+
+/* Protects every periodic's pass and interval, and the arming of its work. */
 static DEFINE_MUTEX(periodic_lock);
-/* The pass to run; NULL while the module is not (or no longer) running. */
-static void (*periodic_reap)(void);
 
-static void periodic_reap_fn(struct work_struct *work);
-static DECLARE_DELAYED_WORK(periodic_reap_work, periodic_reap_fn);
+static void periodic_fn(struct work_struct *work);
+
+static struct periodic periodic_reaper = {
+	.param = "reap_interval_ms",
+	.needs = "dput_to_list()",
+	.available = HAVE_REAPER,
+	.work = __DELAYED_WORK_INITIALIZER(periodic_reaper.work, periodic_fn, 0),
+};
+
+static struct periodic periodic_expiry = {
+	.param = "expiry_interval_ms",
+	.needs = "d_dispose_if_unused()",
+	.available = HAVE_EXPIRY,
+	.work = __DELAYED_WORK_INITIALIZER(periodic_expiry.work, periodic_fn, 0),
+};
 
 static int parse_bounded(const char *val, const char *name, unsigned int max,
 			 unsigned int *n)
@@ -90,57 +122,72 @@ MODULE_PARM_DESC(evict_delay_ms,
 		 "Sleep (ms) in ->evict_inode after the eviction is counted, as a filesystem waiting for its storage would; a dentry whose kill evicts its inode stays dying that long (0..10000, default 0: off)");
 
 /* Caller holds periodic_lock. */
-static void periodic_arm(void)
+static void periodic_arm(struct periodic *p)
 {
-	if (periodic_reap && reap_interval_ms)
-		mod_delayed_work(system_unbound_wq, &periodic_reap_work,
-				 msecs_to_jiffies(reap_interval_ms));
+	if (p->pass && p->interval_ms)
+		mod_delayed_work(system_unbound_wq, &p->work,
+				 msecs_to_jiffies(p->interval_ms));
 }
 
-static void periodic_reap_fn(struct work_struct *work)
+static void periodic_fn(struct work_struct *work)
 {
-	void (*reap)(void);
+	struct periodic *p = container_of(to_delayed_work(work),
+					  struct periodic, work);
+	void (*pass)(void);
 
 	mutex_lock(&periodic_lock);
-	reap = reap_interval_ms ? periodic_reap : NULL;
+	pass = p->interval_ms ? p->pass : NULL;
 	mutex_unlock(&periodic_lock);
-	if (!reap)
+	if (!pass)
 		return;
-	reap();
+	pass();
 	mutex_lock(&periodic_lock);
-	periodic_arm();
+	periodic_arm(p);
 	mutex_unlock(&periodic_lock);
 }
 
-static int reap_interval_set(const char *val, const struct kernel_param *kp)
+static int interval_set(const char *val, const struct kernel_param *kp)
 {
+	struct periodic *p = kp->arg;
 	unsigned int n;
-	int ret = parse_bounded(val, "reap_interval_ms", REAP_INTERVAL_MAX_MS,
-				&n);
+	int ret = parse_bounded(val, p->param, INTERVAL_MAX_MS, &n);
 
 	if (ret)
 		return ret;
-	if (n && !have_reaper) {
-		pr_warn("shrinkfs: reap_interval_ms needs a kernel that exports dput_to_list()\n");
+	if (n && !p->available) {
+		pr_warn("shrinkfs: %s needs a kernel that exports %s\n",
+			p->param, p->needs);
 		return -EOPNOTSUPP;
 	}
 	mutex_lock(&periodic_lock);
-	reap_interval_ms = n;
+	p->interval_ms = n;
 	if (n)
-		periodic_arm();
+		periodic_arm(p);
 	else
-		cancel_delayed_work(&periodic_reap_work);
+		cancel_delayed_work(&p->work);
 	mutex_unlock(&periodic_lock);
 	return 0;
 }
 
-static const struct kernel_param_ops reap_interval_ops = {
-	.set = reap_interval_set,
-	.get = param_get_uint,
+static int interval_get(char *buffer, const struct kernel_param *kp)
+{
+	const struct periodic *p = kp->arg;
+
+	return sysfs_emit(buffer, "%u\n", READ_ONCE(p->interval_ms));
+}
+
+static const struct kernel_param_ops interval_ops = {
+	.set = interval_set,
+	.get = interval_get,
 };
-module_param_cb(reap_interval_ms, &reap_interval_ops, &reap_interval_ms, 0644);
+
+module_param_cb(reap_interval_ms, &interval_ops, &periodic_reaper, 0644);
 MODULE_PARM_DESC(reap_interval_ms,
 		 "Run the cross-superblock reaper every this many ms (0..60000, default 0: only on SHRINKFS_IOC_REAP); needs a kernel that exports dput_to_list()");
+
+module_param_cb(expiry_interval_ms, &interval_ops, &periodic_expiry, 0644);
+MODULE_PARM_DESC(expiry_interval_ms,
+		 "Dispose of the expired, unused dentries of expire_ms= mounts every this many ms (0..60000, default 0: never); needs a kernel that exports d_dispose_if_unused()");
 
 /*
  * Sleeps rather than spins: every window is in a context that may sleep
@@ -167,19 +214,29 @@ void shrinkfs_evict_delay(void)
 		msleep(ms);
 }
 
-void shrinkfs_periodic_reaper_start(void (*reap)(void))
+static struct periodic *periodic_of(enum shrinkfs_periodic job)
 {
+	return job == SHRINKFS_PERIODIC_EXPIRY ? &periodic_expiry :
+						 &periodic_reaper;
+}
+
+void shrinkfs_periodic_start(enum shrinkfs_periodic job, void (*pass)(void))
+{
+	struct periodic *p = periodic_of(job);
+
 	mutex_lock(&periodic_lock);
-	periodic_reap = reap;
-	periodic_arm();
+	p->pass = pass;
+	periodic_arm(p);
 	mutex_unlock(&periodic_lock);
 }
 
-void shrinkfs_periodic_reaper_stop(void)
+void shrinkfs_periodic_stop(enum shrinkfs_periodic job)
 {
+	struct periodic *p = periodic_of(job);
+
 	mutex_lock(&periodic_lock);
-	periodic_reap = NULL;
+	p->pass = NULL;
 	mutex_unlock(&periodic_lock);
 	/* Waits for a pass in progress; a pass that ends does not re-arm. */
-	cancel_delayed_work_sync(&periodic_reap_work);
+	cancel_delayed_work_sync(&p->work);
 }

@@ -7,9 +7,15 @@
 void shrinkfs_race_window(void);
 /* Sleeps evict_delay_ms milliseconds; process context. */
 void shrinkfs_evict_delay(void);
-/* Runs @reap every reap_interval_ms until shrinkfs_periodic_reaper_stop(). */
-void shrinkfs_periodic_reaper_start(void (*reap)(void));
-/* Stops the periodic reaper and waits for a pass in progress. */
-void shrinkfs_periodic_reaper_stop(void);
+/* The passes the module may run periodically. */
+enum shrinkfs_periodic {
+	SHRINKFS_PERIODIC_REAPER,	/* reap_interval_ms */
+	SHRINKFS_PERIODIC_EXPIRY,	/* expiry_interval_ms */
+};
+
+/* Runs @pass every interval of @job until shrinkfs_periodic_stop(). */
+void shrinkfs_periodic_start(enum shrinkfs_periodic job, void (*pass)(void));
+/* Stops @job's passes and waits for one in progress. */
+void shrinkfs_periodic_stop(enum shrinkfs_periodic job);
 
 #endif /* SHRINKFS_PARAMS_H */

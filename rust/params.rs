@@ -3,14 +3,29 @@
 //! The module's parameters, which live in C (rust/params.c) since 6.12's
 //! `module!` takes none: `race_delay_us` widens race windows,
 //! `reap_interval_ms` makes the cross-superblock reaper periodic,
-//! `evict_delay_ms` makes inode eviction (and so a dentry's kill) slow.
+//! `expiry_interval_ms` the disposal of expired dentries, `evict_delay_ms`
+//! makes inode eviction (and so a dentry's kill) slow.
 
 extern "C" {
     fn shrinkfs_race_window();
     fn shrinkfs_evict_delay();
+    #[cfg_attr(not(any(shrinkfs_reaper, shrinkfs_expiry)), allow(dead_code))]
+    fn shrinkfs_periodic_start(job: Job, pass: extern "C" fn());
+    #[cfg_attr(not(any(shrinkfs_reaper, shrinkfs_expiry)), allow(dead_code))]
+    fn shrinkfs_periodic_stop(job: Job);
+}
+
+/// `enum shrinkfs_periodic` of rust/params.h: the passes that may run
+/// periodically, each with its interval parameter.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) enum Job {
+    /// The cross-superblock reaper, every `reap_interval_ms`.
     #[cfg_attr(not(shrinkfs_reaper), allow(dead_code))]
-    fn shrinkfs_periodic_reaper_start(reap: extern "C" fn());
-    fn shrinkfs_periodic_reaper_stop();
+    Reaper = 0,
+    /// The disposal of expired dentries, every `expiry_interval_ms`.
+    #[cfg_attr(not(shrinkfs_expiry), allow(dead_code))]
+    Expiry = 1,
 }
 
 /// Sleeps for a random time up to `race_delay_us` (no time when it is 0).
@@ -26,25 +41,25 @@ pub(crate) fn evict_delay() {
     unsafe { shrinkfs_evict_delay() };
 }
 
-/// The periodic reaper: runs its pass every `reap_interval_ms` while it
-/// lives (never while the parameter is 0).
-pub(crate) struct PeriodicReaper(());
+/// A pass that runs every interval of its [`Job`] while this lives (never
+/// while the interval parameter is 0).
+pub(crate) struct Periodic(Job);
 
-impl PeriodicReaper {
-    /// Starts running `reap` in process context, one pass at a time.
-    #[cfg_attr(not(shrinkfs_reaper), allow(dead_code))]
-    pub(crate) fn start(reap: extern "C" fn()) -> Self {
-        // SAFETY: `reap` is a function of this module, which outlives the
-        // returned guard, and the guard stops the timer when dropped.
-        unsafe { shrinkfs_periodic_reaper_start(reap) };
-        Self(())
+impl Periodic {
+    /// Starts running `pass` in process context, one pass at a time.
+    #[cfg_attr(not(any(shrinkfs_reaper, shrinkfs_expiry)), allow(dead_code))]
+    pub(crate) fn start(job: Job, pass: extern "C" fn()) -> Self {
+        // SAFETY: `pass` is a function of this module, which outlives the
+        // returned guard, and the guard stops the job when dropped.
+        unsafe { shrinkfs_periodic_start(job, pass) };
+        Self(job)
     }
 }
 
-impl Drop for PeriodicReaper {
+impl Drop for Periodic {
     fn drop(&mut self) {
         // SAFETY: Stops what `start` started and waits for a pass in
         // progress, in the module's exit path, which may sleep.
-        unsafe { shrinkfs_periodic_reaper_stop() };
+        unsafe { shrinkfs_periodic_stop(self.0) };
     }
 }

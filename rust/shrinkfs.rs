@@ -15,23 +15,35 @@ use kernel::uaccess::UserSlice;
 use crate::geometry::{
     Geometry, GeometryError, Node, DEFAULT_DEPTH, DEFAULT_FANOUT, DEFAULT_FILES,
 };
+#[cfg(any(shrinkfs_reaper, shrinkfs_expiry))]
+use crate::params::Job;
+use crate::params::Periodic;
 use crate::vfs::{self, DirEntry, Directory, Event, FileSystem, InodeKind, NAME_LEN};
 
 pub(crate) struct ShrinkFs;
 
-/// `-o depth=D,fanout=F,files=N`, as given so far.
+/// `-o depth=D,fanout=F,files=N,expire_ms=E`, as given so far.
 #[derive(Default)]
 pub(crate) struct Options {
     depth: Option<u32>,
     fanout: Option<u32>,
     files: Option<u32>,
+    expire_ms: Option<u32>,
 }
+
+/// Longest expiry time a mount may ask for: an hour.
+const EXPIRE_MS_MAX: u32 = 3_600_000;
 
 /// Why a mount's options are refused.
 pub(crate) enum OptionError {
     NoValue(&'static str),
     NotANumber(&'static str),
     Geometry(GeometryError),
+    /// `expire_ms` out of range.
+    ExpireMs(u32),
+    /// `expire_ms` on a kernel without `d_dispose_if_unused()`.
+    #[cfg_attr(shrinkfs_expiry, allow(dead_code))]
+    NoExpiry,
     /// A remount asked for another geometry than the mount has.
     Remount {
         key: &'static str,
@@ -46,6 +58,13 @@ impl fmt::Display for OptionError {
             OptionError::NoValue(key) => write!(f, "{key} needs a value ({key}=N)"),
             OptionError::NotANumber(key) => write!(f, "{key} must be a decimal number"),
             OptionError::Geometry(e) => e.fmt(f),
+            OptionError::ExpireMs(ms) => {
+                write!(f, "expire_ms={ms} is out of range (0..={EXPIRE_MS_MAX})")
+            }
+            OptionError::NoExpiry => write!(
+                f,
+                "expire_ms needs a kernel that exports d_dispose_if_unused()"
+            ),
             OptionError::Remount {
                 key,
                 mounted,
@@ -71,6 +90,11 @@ struct Counters {
     stale_dentries: AtomicU64,
     reaped: AtomicU64,
     shrinker_calls: AtomicU64,
+    expired: AtomicU64,
+    expiry_passes: AtomicU64,
+    expiry_disposed: AtomicU64,
+    expiry_busy: AtomicU64,
+    expiry_unindexed: AtomicU64,
 }
 
 impl Counters {
@@ -90,6 +114,11 @@ impl Counters {
             ("stale_dentries", load(&self.stale_dentries)),
             ("reaped", load(&self.reaped)),
             ("shrinker_calls", load(&self.shrinker_calls)),
+            ("expired", load(&self.expired)),
+            ("expiry_passes", load(&self.expiry_passes)),
+            ("expiry_disposed", load(&self.expiry_disposed)),
+            ("expiry_busy", load(&self.expiry_busy)),
+            ("expiry_unindexed", load(&self.expiry_unindexed)),
         ]
     }
 
@@ -115,13 +144,21 @@ impl Counters {
 }
 
 // The ioctls of rust/shrinkfs_uapi.h.
-const STATS_FIELDS: usize = 10;
+const STATS_FIELDS: usize = 15;
 const STATS_SIZE: usize = STATS_FIELDS * 8;
 const IOC_MAGIC: u32 = 0xb7;
 const IOC_SHRINK: u32 = _IO(IOC_MAGIC, 1);
 const IOC_STATS: u32 = _IOR::<[u64; STATS_FIELDS]>(IOC_MAGIC, 2);
 const IOC_BUMP_GENERATION: u32 = _IO(IOC_MAGIC, 3);
 const IOC_REAP: u32 = _IO(IOC_MAGIC, 4);
+const IOC_EXPIRE: u32 = _IO(IOC_MAGIC, 5);
+const IOCTLS: [u32; 5] = [
+    IOC_SHRINK,
+    IOC_STATS,
+    IOC_BUMP_GENERATION,
+    IOC_REAP,
+    IOC_EXPIRE,
+];
 
 /// Longest a reaper pass may hold its dentries, in milliseconds.
 const REAP_HOLD_MAX_MS: usize = 1000;
@@ -144,22 +181,52 @@ fn reap(_hold_ms: usize) -> Result<i64> {
 
 /// The periodic reaper (module parameter `reap_interval_ms`), when there is
 /// a reaper to run.
-pub(crate) fn periodic_reaper() -> Option<crate::params::PeriodicReaper> {
+pub(crate) fn periodic_reaper() -> Option<Periodic> {
     #[cfg(shrinkfs_reaper)]
     {
         extern "C" fn pass() {
             // Built with the reaper, a pass cannot fail.
             let _ = reap(0);
         }
-        Some(crate::params::PeriodicReaper::start(pass))
+        Some(Periodic::start(Job::Reaper, pass))
     }
     #[cfg(not(shrinkfs_reaper))]
+    None
+}
+
+/// One expiry pass over every mount with `expire_ms`: how many expired,
+/// unused dentries it disposed of.
+#[cfg(shrinkfs_expiry)]
+fn expire() -> Result<i64> {
+    Ok(vfs::expire(&crate::SHRINKFS_TYPE).disposed as i64)
+}
+
+#[cfg(not(shrinkfs_expiry))]
+fn expire() -> Result<i64> {
+    // Built against a kernel without d_dispose_if_unused().
+    Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
+}
+
+/// The periodic expiry pass (module parameter `expiry_interval_ms`), when
+/// the kernel has what it needs.
+pub(crate) fn periodic_expiry() -> Option<Periodic> {
+    #[cfg(shrinkfs_expiry)]
+    {
+        extern "C" fn pass() {
+            // Built with expiry, a pass cannot fail.
+            let _ = expire();
+        }
+        Some(Periodic::start(Job::Expiry, pass))
+    }
+    #[cfg(not(shrinkfs_expiry))]
     None
 }
 
 /// One mounted shrinkfs.
 pub(crate) struct Mount {
     geometry: Geometry,
+    /// How long a dentry lives after its lookup; 0: for ever.
+    expire_ms: u32,
     counters: Counters,
 }
 
@@ -205,18 +272,23 @@ impl FileSystem for ShrinkFs {
         key: &[u8],
         value: Option<&[u8]>,
     ) -> Result<bool, OptionError> {
-        let slot = match key {
-            b"depth" => &mut options.depth,
-            b"fanout" => &mut options.fanout,
-            b"files" => &mut options.files,
+        let (key, slot) = match key {
+            b"depth" => ("depth", &mut options.depth),
+            b"fanout" => ("fanout", &mut options.fanout),
+            b"files" => ("files", &mut options.files),
+            b"expire_ms" => ("expire_ms", &mut options.expire_ms),
             _ => return Ok(false),
         };
-        let key = match key {
-            b"depth" => "depth",
-            b"fanout" => "fanout",
-            _ => "files",
-        };
-        *slot = Some(parse_u32(key, value)?);
+        let n = parse_u32(key, value)?;
+        if key == "expire_ms" {
+            if n > EXPIRE_MS_MAX {
+                return Err(OptionError::ExpireMs(n));
+            }
+            if n > 0 && cfg!(not(shrinkfs_expiry)) {
+                return Err(OptionError::NoExpiry);
+            }
+        }
+        *slot = Some(n);
         Ok(true)
     }
 
@@ -229,6 +301,7 @@ impl FileSystem for ShrinkFs {
         .map_err(OptionError::Geometry)?;
         Ok(Mount {
             geometry,
+            expire_ms: options.expire_ms.unwrap_or(0),
             counters: Counters::default(),
         })
     }
@@ -239,6 +312,7 @@ impl FileSystem for ShrinkFs {
             ("depth", options.depth, depth),
             ("fanout", options.fanout, fanout),
             ("files", options.files, files),
+            ("expire_ms", options.expire_ms, mount.expire_ms),
         ] {
             match asked {
                 Some(asked) if asked != mounted => {
@@ -252,6 +326,10 @@ impl FileSystem for ShrinkFs {
             }
         }
         Ok(())
+    }
+
+    fn expire_ms(mount: &Mount) -> u32 {
+        mount.expire_ms
     }
 
     fn root_ino(mount: &Mount) -> u64 {
@@ -302,7 +380,7 @@ impl FileSystem for ShrinkFs {
     }
 
     fn ioctl(mount: &Mount, dir: &Directory<'_>, cmd: u32, arg: usize) -> Result<i64> {
-        if ![IOC_SHRINK, IOC_STATS, IOC_BUMP_GENERATION, IOC_REAP].contains(&cmd) {
+        if !IOCTLS.contains(&cmd) {
             return Err(ENOTTY);
         }
         if !vfs::capable_sys_admin() {
@@ -318,6 +396,8 @@ impl FileSystem for ShrinkFs {
             }
             IOC_REAP if arg > REAP_HOLD_MAX_MS => return Err(EINVAL),
             IOC_REAP => return reap(arg),
+            IOC_EXPIRE if arg != 0 => return Err(EINVAL),
+            IOC_EXPIRE => return expire(),
             // The others take no argument.
             _ if arg != 0 => return Err(EINVAL),
             IOC_SHRINK => {
@@ -361,6 +441,11 @@ impl FileSystem for ShrinkFs {
             Event::Stale => c.stale_dentries.fetch_add(1, Ordering::Relaxed),
             Event::Reaped => c.reaped.fetch_add(1, Ordering::Relaxed),
             Event::ShrinkerCall => c.shrinker_calls.fetch_add(1, Ordering::Relaxed),
+            Event::Expired => c.expired.fetch_add(1, Ordering::Relaxed),
+            Event::ExpiryUnindexed => c.expiry_unindexed.fetch_add(1, Ordering::Relaxed),
+            Event::ExpiryPass => c.expiry_passes.fetch_add(1, Ordering::Relaxed),
+            Event::ExpiryDisposed => c.expiry_disposed.fetch_add(1, Ordering::Relaxed),
+            Event::ExpiryBusy => c.expiry_busy.fetch_add(1, Ordering::Relaxed),
         };
     }
 }

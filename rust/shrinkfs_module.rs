@@ -28,7 +28,8 @@ pub(crate) static SHRINKFS_TYPE: vfs::FileSystemType<shrinkfs::ShrinkFs> =
 
 struct ShrinkFsModule {
     // Dropped first: no pass may run once the type is unregistered.
-    _periodic_reaper: Option<params::PeriodicReaper>,
+    _periodic_reaper: Option<params::Periodic>,
+    _periodic_expiry: Option<params::Periodic>,
     _registration: vfs::Registration<shrinkfs::ShrinkFs>,
 }
 
@@ -38,6 +39,7 @@ impl kernel::Module for ShrinkFsModule {
         pr_info!("registered filesystem type shrinkfs\n");
         Ok(Self {
             _periodic_reaper: shrinkfs::periodic_reaper(),
+            _periodic_expiry: shrinkfs::periodic_expiry(),
             _registration: registration,
         })
     }

@@ -21,6 +21,11 @@ struct shrinkfs_stats {
 	__u64 stale_dentries;	/* ->d_revalidate calls that said "stale" */
 	__u64 reaped;		/* dentries the reaper put on its list */
 	__u64 shrinker_calls;	/* memory shrinker visits (count and scan) */
+	__u64 expired;		/* ->d_revalidate calls that said "expired" */
+	__u64 expiry_passes;	/* expiry passes over the superblock */
+	__u64 expiry_disposed;	/* expired, unused dentries they disposed of */
+	__u64 expiry_busy;	/* expired dentries they found in use */
+	__u64 expiry_unindexed;	/* lookups whose dentry found its bucket full */
 };
 
 #define SHRINKFS_IOC_MAGIC	0xb7
@@ -40,6 +45,14 @@ struct shrinkfs_stats {
  * module was built against a kernel that does not export dput_to_list().
  */
 #define SHRINKFS_IOC_REAP	_IO(SHRINKFS_IOC_MAGIC, 4)
+/*
+ * One expiry pass now: the expired, unused dentries of every shrinkfs mount
+ * with expire_ms go onto a private shrink list (d_dispose_if_unused(), under
+ * the locks of the mount's index, no reference taken) and are killed.
+ * Returns how many it disposed of. No argument. EOPNOTSUPP when the module
+ * was built against a kernel that does not export d_dispose_if_unused().
+ */
+#define SHRINKFS_IOC_EXPIRE	_IO(SHRINKFS_IOC_MAGIC, 5)
 /* Read the superblock's counters. */
 #define SHRINKFS_IOC_STATS	_IOR(SHRINKFS_IOC_MAGIC, 2, struct shrinkfs_stats)
 

@@ -89,7 +89,9 @@ TEST_F(mount, sysfs_stats_match_the_ioctl)
 	static const char * const names[] = {
 		"lookups", "dentries_alive", "dentry_releases", "inodes_alive",
 		"evictions", "shrink_requests", "generation_bumps",
-		"stale_dentries", "reaped", "shrinker_calls",
+		"stale_dentries", "reaped", "shrinker_calls", "expired",
+		"expiry_passes", "expiry_disposed", "expiry_busy",
+		"expiry_unindexed",
 	};
 	struct shrinkfs_stats stats;
 	char dir[64], path[96], text[1024];

@@ -15,6 +15,10 @@
  *             lookup) on random directories;
  *   reaper    SHRINKFS_IOC_REAP with random holds (and the periodic reaper),
  *             when the kernel exports dput_to_list();
+ *   expiry    SHRINKFS_IOC_EXPIRE (and the periodic expiry pass) on mounts
+ *             whose dentries expire (expire_ms=), disposing of the expired,
+ *             unused ones without a reference, when the kernel exports
+ *             d_dispose_if_unused();
  *   umounter  umount (EBUSY counted), lazy umount and mount again.
  * The run is cut into rounds; between rounds everything is unmounted and
  * the module reloaded. The module's race_delay_us widens its race windows.
@@ -65,8 +69,8 @@
 
 #define MOUNTS		3
 #define WALKERS		4
-/* Walkers, shrinker, subtree shrinker, umounter, reaper. */
-#define THREADS		(WALKERS + 4)
+/* Walkers, shrinker, subtree shrinker, umounter, reaper, expiry. */
+#define THREADS		(WALKERS + 5)
 #define MAX_DURATION	(4 * 3600)
 #define CGROUP_ROOT	"/sys/fs/cgroup"
 #define PARAMS		"/sys/module/shrinkfs/parameters/"
@@ -80,7 +84,7 @@
 #define CALLS_FORMAT \
 	"torture: calls %s %llu: wall p50 <= %.2f ms, p99 <= %.2f ms, max %.2f ms; of those >= %.0f ms, most on the CPU: %.0f%% (%.1f of %.1f ms)\n"
 #define PROGRESS_FORMAT \
-	"torture [%4.0f/%u s] round %u: %.0f lookups/s, drop_caches %llu, memory.reclaim %llu, shrink %llu, bumps %llu, reaps %llu (%llu dentries), umounts %llu (%llu busy, %llu lazy)\n"
+	"torture [%4.0f/%u s] round %u: %.0f lookups/s, drop_caches %llu, memory.reclaim %llu, shrink %llu, bumps %llu, reaps %llu (%llu dentries), expiry %llu (%llu dentries), umounts %llu (%llu busy, %llu lazy)\n"
 
 /* race_delay_us and reap_interval_ms of a round: one of these each. */
 #define RACE_DELAYS_DEFAULT	"0,10,50,200"
@@ -108,13 +112,14 @@ static const char * const placement_names[] = {
  * one thread's (drop_caches and memory.reclaim the shrinker's).
  */
 enum force {
-	F_DROP_CACHES, F_MEMCG_RECLAIM, F_SHRINK, F_REAP, F_UMOUNT, NR_FORCES
+	F_DROP_CACHES, F_MEMCG_RECLAIM, F_SHRINK, F_REAP, F_UMOUNT, F_EXPIRE,
+	NR_FORCES
 };
 
 static const char * const force_names[NR_FORCES] = {
 	[F_DROP_CACHES] = "drop_caches", [F_MEMCG_RECLAIM] = "memory.reclaim",
 	[F_SHRINK] = "shrink_dcache_parent", [F_REAP] = "reaper",
-	[F_UMOUNT] = "umount",
+	[F_UMOUNT] = "umount", [F_EXPIRE] = "expiry",
 };
 
 /*
@@ -123,7 +128,7 @@ static const char * const force_names[NR_FORCES] = {
  */
 static const bool waits_only[NR_FORCES] = {
 	[F_DROP_CACHES] = true, [F_SHRINK] = true, [F_REAP] = true,
-	[F_UMOUNT] = true,
+	[F_UMOUNT] = true, [F_EXPIRE] = true,
 };
 
 struct geometry {
@@ -136,11 +141,14 @@ static const struct geometry geometries[MOUNTS] = {
 	{ 6, 2, 2 },	/* 127 directories, deep */
 };
 
+/* expire_ms of each mount when the kernel has the expiry helper. */
+static const unsigned int expire_ms[MOUNTS] = { 20, 200, 0 };
+
 enum op {
 	OP_STAT, OP_READ, OP_GETDENTS, OP_NEGATIVE, OP_GONE,
 	OP_HOLD_FD, OP_HOLD_CWD,
 	OP_DROP_CACHES, OP_MEMCG_RECLAIM, OP_MEMCG_SQUEEZE,
-	OP_SHRINK, OP_BUMP, OP_REAP, OP_REAPED,
+	OP_SHRINK, OP_BUMP, OP_REAP, OP_REAPED, OP_EXPIRE, OP_EXPIRED,
 	OP_UMOUNT, OP_UMOUNT_BUSY, OP_UMOUNT_LAZY, OP_MOUNT,
 	OP_RELOAD,
 	NR_OPS
@@ -155,6 +163,7 @@ static const char * const op_names[NR_OPS] = {
 	[OP_MEMCG_SQUEEZE] = "memory.high squeezes",
 	[OP_SHRINK] = "shrink_dcache_parent", [OP_BUMP] = "generation bumps",
 	[OP_REAP] = "reaper passes", [OP_REAPED] = "dentries reaped",
+	[OP_EXPIRE] = "expiry passes", [OP_EXPIRED] = "dentries expired",
 	[OP_UMOUNT] = "umounts", [OP_UMOUNT_BUSY] = "umounts EBUSY",
 	[OP_UMOUNT_LAZY] = "lazy umounts", [OP_MOUNT] = "mounts",
 	[OP_RELOAD] = "module reloads",
@@ -163,13 +172,16 @@ static const char * const op_names[NR_OPS] = {
 /* What the module counted, summed over every superblock of the run. */
 enum module_counter {
 	MC_LOOKUPS, MC_RELEASES, MC_EVICTIONS, MC_STALE, MC_REAPED,
-	MC_SHRINKER_CALLS, NR_MODULE_COUNTERS
+	MC_SHRINKER_CALLS, MC_EXPIRED, MC_EXPIRY_PASSES, MC_EXPIRY_DISPOSED,
+	MC_EXPIRY_BUSY, NR_MODULE_COUNTERS
 };
 
 static const char * const module_counter_names[NR_MODULE_COUNTERS] = {
 	[MC_LOOKUPS] = "lookups", [MC_RELEASES] = "dentry_releases",
 	[MC_EVICTIONS] = "evictions", [MC_STALE] = "stale_dentries",
 	[MC_REAPED] = "reaped", [MC_SHRINKER_CALLS] = "shrinker_calls",
+	[MC_EXPIRED] = "expired", [MC_EXPIRY_PASSES] = "expiry_passes",
+	[MC_EXPIRY_DISPOSED] = "expiry_disposed", [MC_EXPIRY_BUSY] = "expiry_busy",
 };
 
 struct torture;
@@ -224,6 +236,7 @@ struct torture {
 	char dir[64];
 	char mnt[MOUNTS][96];
 	bool reaper;
+	bool expiry;
 	/* 10 ms waits for the module to become idle after the rounds. */
 	unsigned int unload_waits;
 	bool memcg;
@@ -702,6 +715,38 @@ static void *reaper(void *arg)
 	return NULL;
 }
 
+/*
+ * SHRINKFS_IOC_EXPIRE through any mount: one pass over every mount whose
+ * dentries expire.
+ */
+static void *expirer(void *arg)
+{
+	struct worker *w = arg;
+	struct torture *t = w->t;
+
+	while (!stopping(t)) {
+		int root = open_root(t, below(w, MOUNTS));
+		int disposed;
+
+		if (root < 0) {
+			count(w, OP_GONE, 1);
+			continue;
+		}
+		force_enter(w, F_EXPIRE);
+		disposed = ioctl(root, SHRINKFS_IOC_EXPIRE, 0);
+		force_leave(w, F_EXPIRE);
+		close(root);
+		if (disposed < 0) {
+			fail(t, "expire: %s", strerror(errno));
+		} else {
+			count(w, OP_EXPIRE, 1);
+			count(w, OP_EXPIRED, disposed);
+		}
+		pause_up_to(w, 20000);
+	}
+	return NULL;
+}
+
 /* The module's counters of the superblock mounted on @mnt, into the sums. */
 static void collect_module_counters(struct torture *t, const char *mnt)
 {
@@ -732,10 +777,10 @@ static void collect_module_counters(struct torture *t, const char *mnt)
 static int mount_one(struct torture *t, unsigned int m)
 {
 	const struct geometry *g = &geometries[m];
-	char options[64];
+	char options[96];
 
-	snprintf(options, sizeof(options), "depth=%u,fanout=%u,files=%u",
-		 g->depth, g->fanout, g->files);
+	snprintf(options, sizeof(options), "depth=%u,fanout=%u,files=%u,expire_ms=%u",
+		 g->depth, g->fanout, g->files, t->expiry ? expire_ms[m] : 0);
 	return mount("none", t->mnt[m], "shrinkfs", 0, options) ? -errno : 0;
 }
 
@@ -860,6 +905,7 @@ static void print_progress(struct torture *t, const unsigned long long *before,
 		       total(t, before, OP_MEMCG_RECLAIM),
 		       total(t, before, OP_SHRINK), total(t, before, OP_BUMP),
 		       total(t, before, OP_REAP), total(t, before, OP_REAPED),
+		       total(t, before, OP_EXPIRE), total(t, before, OP_EXPIRED),
 		       total(t, before, OP_UMOUNT), total(t, before, OP_UMOUNT_BUSY),
 		       total(t, before, OP_UMOUNT_LAZY));
 }
@@ -1006,7 +1052,7 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 		      double started, double end)
 {
 	struct worker *setup = &t->workers[0];
-	unsigned int race_delay_us, reap_interval_ms = 0;
+	unsigned int race_delay_us, reap_interval_ms = 0, expiry_interval_ms = 0;
 	char params[64], placement[64];
 	int cpus[THREADS];
 	enum placement how;
@@ -1023,6 +1069,14 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 		t->spread_rounds++;
 	snprintf(params, sizeof(params), "race_delay_us=%u", race_delay_us);
 	ASSERT_EQ(0, shrinkfs_load_with(params));
+	/* The module refuses an interval when it has no expiry pass. */
+	t->expiry = !shrinkfs_write_file(PARAMS "expiry_interval_ms", "60000");
+	if (t->expiry) {
+		expiry_interval_ms =
+			reap_intervals_ms[below(setup, ARRAY_SIZE(reap_intervals_ms))];
+		snprintf(params, sizeof(params), "%u", expiry_interval_ms);
+		ASSERT_EQ(0, shrinkfs_write_file(PARAMS "expiry_interval_ms", params));
+	}
 	for (m = 0; m < MOUNTS; m++)
 		ASSERT_EQ(0, mount_one(t, m));
 	ret = open(t->mnt[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1035,12 +1089,19 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 		snprintf(params, sizeof(params), "%u", reap_interval_ms);
 		ASSERT_EQ(0, shrinkfs_write_file(PARAMS "reap_interval_ms", params));
 	}
-	if (round == 1)
+	if (round == 1) {
 		ksft_print_msg("torture: reaper %s\n", t->reaper ? "on" :
 			       "off: the kernel does not export dput_to_list()");
-	/* CPUs in thread order: walkers, shrinker, subtree shrinker, umount, reaper. */
-	announce("round %u: race_delay_us=%u reap_interval_ms=%u cpus %s",
-		 round, race_delay_us, reap_interval_ms, placement);
+		ksft_print_msg("torture: expiry %s\n", t->expiry ? "on" :
+			       "off: the kernel does not export d_dispose_if_unused()");
+	}
+	/*
+	 * CPUs in thread order: walkers, shrinker, subtree shrinker, umount,
+	 * reaper, expiry.
+	 */
+	announce("round %u: race_delay_us=%u reap_interval_ms=%u expiry_interval_ms=%u cpus %s",
+		 round, race_delay_us, reap_interval_ms, expiry_interval_ms,
+		 placement);
 
 	__atomic_store_n(&t->stop, false, __ATOMIC_RELAXED);
 	t->nr_workers = 0;
@@ -1051,6 +1112,9 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 	start(t, umounter, round, cpus[i++]);
 	if (t->reaper)
 		start(t, reaper, round, cpus[i]);
+	i++;
+	if (t->expiry)
+		start(t, expirer, round, cpus[i]);
 	while (shrinkfs_seconds(CLOCK_MONOTONIC) < end && !has_failed(t)) {
 		usleep(100000);
 		if (shrinkfs_seconds(CLOCK_MONOTONIC) - last_progress >= t->progress_seconds) {
@@ -1160,6 +1224,8 @@ TEST_F_TIMEOUT(torture, run, MAX_DURATION + 600)
 	EXPECT_LT(0ULL, sums[OP_UMOUNT] + sums[OP_UMOUNT_LAZY]);
 	if (t->reaper)
 		EXPECT_LT(0ULL, t->module[MC_REAPED]);
+	if (t->expiry)
+		EXPECT_LT(0ULL, t->module[MC_EXPIRY_DISPOSED]);
 
 	/*
 	 * The dcache and icache shrink back to where they were, unless

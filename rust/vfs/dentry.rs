@@ -27,6 +27,26 @@ pub(super) unsafe fn stamp<'a>(dentry: *mut bindings::dentry) -> &'a AtomicUsize
     unsafe { AtomicUsize::from_ptr(ptr::addr_of_mut!((*dentry).d_fsdata).cast()) }
 }
 
+/// The expiry deadline of a dentry of a mount with expiry, in jiffies, kept
+/// in its `d_time`; [`RELEASED`] once `->d_release` took it out of the index.
+///
+/// # Safety
+///
+/// `dentry` is a live dentry of a shrinkfs mount: nothing but this function
+/// touches `d_time` of those, and only atomically (it is read in RCU walk
+/// mode and by the expiry pass while a lookup may set it).
+#[cfg(shrinkfs_expiry)]
+pub(super) unsafe fn deadline<'a>(dentry: *mut bindings::dentry) -> &'a AtomicUsize {
+    // SAFETY: `d_time` is an `unsigned long` of a live dentry, pointer-sized
+    // and aligned, only ever accessed through this atomic view (caller).
+    unsafe { AtomicUsize::from_ptr(ptr::addr_of_mut!((*dentry).d_time).cast()) }
+}
+
+/// The deadline of a dentry whose `->d_release` has run: no expiry pass may
+/// touch it after that. A real deadline never takes this value.
+#[cfg(shrinkfs_expiry)]
+pub(super) const RELEASED: usize = usize::MAX;
+
 /// An open directory of a mount, as an ioctl sees it.
 ///
 /// # Invariants

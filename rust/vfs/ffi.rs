@@ -73,6 +73,12 @@ extern "C" {
     ) -> *mut bindings::kobject;
     pub(super) fn shrinkfs_vfs_sysfs_remove(dir: *mut bindings::kobject);
 
+    // Expiry deadlines in jiffies (`jiffies` and `time_after()` are macros).
+    #[cfg(shrinkfs_expiry)]
+    pub(super) fn shrinkfs_vfs_deadline(ms: c_uint) -> kernel::ffi::c_ulong;
+    #[cfg(shrinkfs_expiry)]
+    pub(super) fn shrinkfs_vfs_past(deadline: kernel::ffi::c_ulong) -> bool;
+
     // WARN() is a macro.
     pub(super) fn shrinkfs_vfs_warn(msg: *const c_char);
 }

@@ -15,6 +15,7 @@
 #include <linux/dcache.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/jiffies.h>
 #include <linux/kobject.h>
 #include <linux/lockdep.h>
 #include <linux/namei.h>
@@ -237,4 +238,16 @@ void shrinkfs_vfs_sysfs_remove(struct kobject *dir)
 {
 	kobject_del(dir);
 	kobject_put(dir);
+}
+
+/* A dentry's expiry deadline, @ms from now, in jiffies. */
+unsigned long shrinkfs_vfs_deadline(unsigned int ms)
+{
+	return jiffies + msecs_to_jiffies(ms);
+}
+
+/* Whether @deadline (jiffies) has passed. */
+bool shrinkfs_vfs_past(unsigned long deadline)
+{
+	return time_after(jiffies, deadline);
 }

@@ -33,6 +33,8 @@ bool shrinkfs_vfs_dir_emit_dots(struct file *file, struct dir_context *ctx);
 bool shrinkfs_vfs_dir_emit(struct dir_context *ctx, const char *name, int len,
 			   u64 ino, unsigned int type);
 void shrinkfs_vfs_warn(const char *msg);
+unsigned long shrinkfs_vfs_deadline(unsigned int ms);
+bool shrinkfs_vfs_past(unsigned long deadline);
 struct kobject *shrinkfs_vfs_sysfs_add_type(const char *name);
 struct kobject *shrinkfs_vfs_sysfs_add_sb(struct kobject *type_dir,
 					  struct super_block *sb,

@@ -12,10 +12,10 @@
 //! Layers, each using only those before it:
 //! 1. `ffi`: `helpers.c`'s functions and the constants copied by hand.
 //! 2. Object wrappers, one C object each: `spinlock`, `dentry`, `inode`,
-//!    `sysfs`, `fs_type`, `super_block`, `shrink_list`.
+//!    `sysfs`, `fs_type`, `super_block`, `shrink_list`, `expiry_index`.
 //! 3. The operation tables and their C callbacks: `operations`,
 //!    `fs_context`, `registration`.
-//! 4. What is built on them: `reaper`.
+//! 4. What is built on them: `reaper`, `expiry`.
 //!
 //! The [`FileSystem`] trait and its plain types sit here, above all of
 //! them: layers 2 and 3 are generic over it, and it names one wrapper
@@ -31,6 +31,8 @@ mod ffi;
 
 // Object wrappers, one C object each.
 mod dentry;
+#[cfg(shrinkfs_expiry)]
+mod expiry_index;
 mod fs_type;
 mod inode;
 #[cfg(shrinkfs_reaper)]
@@ -45,11 +47,15 @@ mod fs_context;
 mod operations;
 mod registration;
 
-// What the layer does on top: the reaper.
+// What the layer does on top: the reaper and the expiry pass.
+#[cfg(shrinkfs_expiry)]
+mod expiry;
 #[cfg(shrinkfs_reaper)]
 mod reaper;
 
 pub(crate) use dentry::Directory;
+#[cfg(shrinkfs_expiry)]
+pub(crate) use expiry::expire;
 pub(crate) use fs_type::FileSystemType;
 #[cfg(shrinkfs_reaper)]
 pub(crate) use reaper::reap;
@@ -100,6 +106,22 @@ pub(crate) enum Event {
     /// its private shrink list.
     #[cfg_attr(not(shrinkfs_reaper), allow(dead_code))]
     Reaped,
+    /// `->d_revalidate` found a dentry past its expiry deadline.
+    #[cfg_attr(not(shrinkfs_expiry), allow(dead_code))]
+    Expired,
+    /// A lookup could not index its dentry for expiry: the bucket was full.
+    #[cfg_attr(not(shrinkfs_expiry), allow(dead_code))]
+    ExpiryUnindexed,
+    /// The expiry pass visited the superblock.
+    #[cfg_attr(not(shrinkfs_expiry), allow(dead_code))]
+    ExpiryPass,
+    /// The expiry pass put an expired, unused dentry on its shrink list.
+    #[cfg_attr(not(shrinkfs_expiry), allow(dead_code))]
+    ExpiryDisposed,
+    /// The expiry pass left an expired dentry alone: in use, dying, or on
+    /// another shrink list.
+    #[cfg_attr(not(shrinkfs_expiry), allow(dead_code))]
+    ExpiryBusy,
 }
 
 /// A read-only filesystem whose namespace the implementation computes.
@@ -146,6 +168,13 @@ pub(crate) trait FileSystem: Sized + 'static {
     /// a remount may change nothing but flags.
     fn reconfigure(_data: &Self::Data, _options: &Self::Options) -> Result<(), Self::OptionError> {
         kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Milliseconds after its lookup at which a dentry of the superblock
+    /// expires: `->d_revalidate` then fails it, and the expiry pass
+    /// ([`expire`]) disposes of it if unused. 0: never.
+    fn expire_ms(_data: &Self::Data) -> u32 {
+        0
     }
 
     fn root_ino(data: &Self::Data) -> u64;

@@ -153,6 +153,17 @@ unsafe extern "C" fn d_revalidate<T: FileSystem>(
         }
         ptr::read_volatile(ptr::addr_of!((*parent).d_inode))
     };
+    // SAFETY: The dentry's superblock is live while its dentries are walked,
+    // and the dentry is live (caller).
+    #[cfg(shrinkfs_expiry)]
+    unsafe {
+        if let Some((data, index)) = super_block::expiry::<T>((*dentry).d_sb) {
+            if index.expired(dentry) {
+                T::event(data, Event::Expired);
+                return 0;
+            }
+        }
+    }
     if dir.is_null() {
         return if flags & LOOKUP_RCU != 0 {
             ECHILD.to_errno()
@@ -176,6 +187,14 @@ unsafe extern "C" fn d_revalidate<T: FileSystem>(
 ///
 /// Called by the VFS with a new dentry of a superblock of `T`.
 unsafe extern "C" fn d_init<T: FileSystem>(dentry: *mut bindings::dentry) -> c_int {
+    // A deadline before the dentry can be found: `d_time` starts undefined.
+    // SAFETY: As below.
+    #[cfg(shrinkfs_expiry)]
+    unsafe {
+        if let Some((_, index)) = super_block::expiry::<T>((*dentry).d_sb) {
+            index.stamp(dentry);
+        }
+    }
     // SAFETY: The dentry is live; its superblock's state is set before the
     // first dentry (the root) is made.
     unsafe { T::event(super_block::data::<T>((*dentry).d_sb), Event::DentryInit) };
@@ -187,6 +206,13 @@ unsafe extern "C" fn d_init<T: FileSystem>(dentry: *mut bindings::dentry) -> c_i
 /// Called by the VFS with a dentry of `T` being freed.
 unsafe extern "C" fn d_release<T: FileSystem>(dentry: *mut bindings::dentry) {
     T::race_window();
+    // SAFETY: As below; `->d_release` runs with no dentry lock held.
+    #[cfg(shrinkfs_expiry)]
+    unsafe {
+        if let Some((_, index)) = super_block::expiry::<T>((*dentry).d_sb) {
+            index.forget(dentry);
+        }
+    }
     // SAFETY: The dentry is live in this callback, and its superblock's state
     // too: `generic_shutdown_super()` kills every dentry of the superblock
     // (`shrink_dcache_for_umount()`, which waits for those on other shrink
@@ -234,11 +260,23 @@ unsafe extern "C" fn lookup<T: FileSystem>(
     // A directory has one dentry: if it has one already (an invalidated
     // dentry kept alive by a cwd or an open file), the walk goes on with
     // that one, which still carries the generation it was looked up in.
-    if let Ok(alias) = kernel::error::from_err_ptr(alias) {
-        if !alias.is_null() {
-            // SAFETY: `d_splice_alias()` returned a live, referenced dentry
-            // of the same superblock.
-            unsafe { dentry::stamp(alias) }.store(seen, Ordering::Release);
+    let Ok(found) = kernel::error::from_err_ptr(alias) else {
+        return alias;
+    };
+    if !found.is_null() {
+        // SAFETY: `d_splice_alias()` returned a live, referenced dentry of
+        // the same superblock.
+        unsafe { dentry::stamp(found) }.store(seen, Ordering::Release);
+    }
+    // SAFETY: The dentry the walk goes on with is live and referenced (as
+    // above); a superblock with a lookup in progress has its state.
+    #[cfg(shrinkfs_expiry)]
+    unsafe {
+        let found = if found.is_null() { dentry } else { found };
+        if let Some((data, index)) = super_block::expiry::<T>(sb) {
+            if !index.track(found) {
+                T::event(data, Event::ExpiryUnindexed);
+            }
         }
     }
     alias

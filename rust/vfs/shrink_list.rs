@@ -57,6 +57,22 @@ impl ShrinkList {
         unsafe { bindings::dput_to_list(dentry, self.head.get()) };
     }
 
+    /// Moves `dentry` onto the list if nobody uses it, nobody kills it and
+    /// it is on no other shrink list (`d_dispose_if_unused()`, patches/0004);
+    /// returns whether it did. No reference changes hands.
+    ///
+    /// # Safety
+    ///
+    /// The caller keeps `dentry` from being freed across the call without
+    /// a reference: it holds the lock under which the dentry's
+    /// `->d_release` must remove it from where the caller found it. That
+    /// lock is taken before `d_lock`, and the caller holds no `d_lock`.
+    #[cfg(shrinkfs_expiry)]
+    pub(super) unsafe fn dispose_if_unused(&self, dentry: *mut bindings::dentry) -> bool {
+        // SAFETY: Guaranteed by the caller; the head is a valid list.
+        unsafe { bindings::d_dispose_if_unused(dentry, self.head.get()) }
+    }
+
     /// How many dentries are on the list.
     pub(crate) fn len(&self) -> usize {
         let head = self.head.get();

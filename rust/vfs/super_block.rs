@@ -9,6 +9,8 @@ use core::ptr;
 use kernel::bindings;
 use kernel::prelude::*;
 
+#[cfg(shrinkfs_expiry)]
+use super::expiry_index::ExpiryIndex;
 use super::ffi::{ShowFn, SB_RDONLY};
 use super::fs_type::FileSystemType;
 use super::inode::{self, InodeOps};
@@ -30,6 +32,9 @@ pub(super) struct SuperOps {
 /// [`kill`] alone, through raw pointers, so the two never alias.
 struct SuperState<T: FileSystem> {
     data: T::Data,
+    /// The dentries that expire, for a mount with an expiry time.
+    #[cfg(shrinkfs_expiry)]
+    expiry: Option<ExpiryIndex>,
     /// `/sys/fs/<type>/<major>:<minor>/`; gone before `data` is.
     sysfs: Option<SysfsDir>,
 }
@@ -48,6 +53,21 @@ pub(super) unsafe fn data<'a, T: FileSystem>(sb: *mut bindings::super_block) -> 
     unsafe { &(*(*sb).s_fs_info.cast::<SuperState<T>>()).data }
 }
 
+/// The state of superblock `sb` and its expiry index, if it has one.
+///
+/// # Safety
+///
+/// As [`data`].
+#[cfg(shrinkfs_expiry)]
+pub(super) unsafe fn expiry<'a, T: FileSystem>(
+    sb: *mut bindings::super_block,
+) -> Option<(&'a T::Data, &'a ExpiryIndex)> {
+    // SAFETY: As in `data`; `expiry` is set by `fill` before the superblock
+    // has dentries, and only read until `kill` drops the state.
+    let state = unsafe { &*(*sb).s_fs_info.cast::<SuperState<T>>() };
+    state.expiry.as_ref().map(|index| (&state.data, index))
+}
+
 /// Sets up a new superblock: state, operations `ops`, root directory.
 ///
 /// # Safety
@@ -60,7 +80,20 @@ pub(super) unsafe fn fill<T: FileSystem>(
     ops: &SuperOps,
 ) -> Result {
     let root_ino = T::root_ino(&data);
-    let state = KBox::new(SuperState::<T> { data, sysfs: None }, GFP_KERNEL)?;
+    #[cfg(shrinkfs_expiry)]
+    let expiry = match T::expire_ms(&data) {
+        0 => None,
+        ms => Some(ExpiryIndex::new(ms)?),
+    };
+    let state = KBox::new(
+        SuperState::<T> {
+            data,
+            #[cfg(shrinkfs_expiry)]
+            expiry,
+            sysfs: None,
+        },
+        GFP_KERNEL,
+    )?;
     let state = KBox::into_raw(state);
     // SAFETY: The superblock is valid and unshared (caller), so plain writes
     // cannot race. The state box is released in `kill`, which `kill_sb`
