@@ -211,9 +211,37 @@ mod tests {
             &["dentry still in use", "busy inodes", "dentry still in use"],
         ),
         ("leaked-dentry-count.log", &["WARN"]),
-        ("lockdep-circular.log", &["lockdep"]),
         ("rcu-suspicious.log", &["RCU"]),
-        ("kmemleak.log", &["kmemleak"]),
+        (
+            "lkdtm-double-free-and-bug.log",
+            &["KASAN", "BUG", "Oops", "panic"],
+        ),
+        (
+            "lkdtm-hardlockup-rcu-stall.log",
+            &["RCU stall", "hard lockup"],
+        ),
+        // The summary line, then the 13 objects with their backtraces.
+        ("kmemleak-test-module.log", &["kmemleak"; 14]),
+        ("expiry-index-lock-order.log", &["lockdep"]),
+        (
+            "expiry-use-after-free.log",
+            &[
+                "KASAN", "WARN", "WARN", "WARN", "WARN", "WARN", "WARN", "WARN", "WARN", "WARN",
+                "WARN", "WARN", "WARN", "WARN", "WARN", "KASAN", "WARN",
+            ],
+        ),
+        (
+            "odebug-rcu-head-reactivated.log",
+            &[
+                "debugobjects",
+                "debugobjects",
+                "WARN",
+                "debugobjects",
+                "debugobjects",
+                "KASAN",
+                "KASAN",
+            ],
+        ),
     ];
 
     #[test]
@@ -289,6 +317,14 @@ mod tests {
                 "{header}"
             );
         }
+    }
+
+    #[test]
+    fn sleep_in_atomic_is_its_own_kind() {
+        // 6.12's LKDTM cannot provoke it; the header is __might_resched()'s.
+        let console = "[ 5.0] BUG: sleeping function called from invalid context at mm/slub.c:4126\n\
+                       [ 5.0] in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: 51, name: sh\n";
+        assert_eq!(scan(console)[0].kind, "sleep in atomic");
     }
 
     #[test]
