@@ -686,65 +686,52 @@ static void *subtree_shrinker(void *arg)
 	return NULL;
 }
 
-/* SHRINKFS_IOC_REAP through any mount: it takes from all of them. */
-static void *reaper(void *arg)
+/*
+ * Passes through any mount, each over all of them: SHRINKFS_IOC_REAP (the
+ * reaper, sometimes holding what it took for up to 30 ms) or
+ * SHRINKFS_IOC_EXPIRE (the expiry pass, over the mounts whose dentries
+ * expire).
+ */
+static void *passes(struct worker *w, enum force force)
 {
-	struct worker *w = arg;
 	struct torture *t = w->t;
+	bool reap = force == F_REAP;
 
 	while (!stopping(t)) {
 		int root = open_root(t, below(w, MOUNTS));
+		unsigned long hold = 0;
 		int taken;
 
 		if (root < 0) {
 			count(w, OP_GONE, 1);
 			continue;
 		}
-		force_enter(w, F_REAP);
-		taken = ioctl(root, SHRINKFS_IOC_REAP, below(w, 4) ? 0 : below(w, 30));
-		force_leave(w, F_REAP);
+		if (reap && !below(w, 4))
+			hold = below(w, 30);
+		force_enter(w, force);
+		taken = ioctl(root, reap ? SHRINKFS_IOC_REAP : SHRINKFS_IOC_EXPIRE,
+			      hold);
+		force_leave(w, force);
 		close(root);
 		if (taken < 0) {
-			fail(t, "reap: %s", strerror(errno));
+			fail(t, "%s: %s", force_names[force], strerror(errno));
 		} else {
-			count(w, OP_REAP, 1);
-			count(w, OP_REAPED, taken);
+			count(w, reap ? OP_REAP : OP_EXPIRE, 1);
+			count(w, reap ? OP_REAPED : OP_EXPIRED, taken);
 		}
 		pause_up_to(w, 20000);
 	}
 	return NULL;
 }
 
-/*
- * SHRINKFS_IOC_EXPIRE through any mount: one pass over every mount whose
- * dentries expire.
- */
+static void *reaper(void *arg)
+{
+	return passes(arg, F_REAP);
+}
+
 static void *expirer(void *arg)
 {
-	struct worker *w = arg;
-	struct torture *t = w->t;
-
-	while (!stopping(t)) {
-		int root = open_root(t, below(w, MOUNTS));
-		int disposed;
-
-		if (root < 0) {
-			count(w, OP_GONE, 1);
-			continue;
-		}
-		force_enter(w, F_EXPIRE);
-		disposed = ioctl(root, SHRINKFS_IOC_EXPIRE, 0);
-		force_leave(w, F_EXPIRE);
-		close(root);
-		if (disposed < 0) {
-			fail(t, "expire: %s", strerror(errno));
-		} else {
-			count(w, OP_EXPIRE, 1);
-			count(w, OP_EXPIRED, disposed);
-		}
-		pause_up_to(w, 20000);
-	}
-	return NULL;
+	return passes(arg, F_EXPIRE);
 }
 
 /* The module's counters of the superblock mounted on @mnt, into the sums. */
