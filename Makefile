@@ -12,6 +12,7 @@
 #                 make kselftest-install vm RUN=qemu/guest/run-kselftest
 #   make patches-check   checkpatch and a build after each patch of the series
 #   make torture  the torture alone: DURATION=seconds SEED=n (report in out/torture/)
+#   make fuzz     the fuzzer alone: INPUTS=n (default 100000) or DURATION=seconds, SEED=n
 #   make mutant-check   the torture catches every mutant in qemu/mutants/
 #                 (SHARD=i/N: every N-th run only; MUTANTS= : torture
 #                 campaign of the unmutated kernel, SEEDS seeds)
@@ -22,7 +23,7 @@
 #   make bench    stock vs patched perf kernels, icount and wall clock (out/bench/)
 #   make bench-check   fail if the series costs more than the gate allows
 #
-# Knobs: KERNEL=patched|stock  MUTANT=file.patch  KSRC=6.12.y git tree
+# Knobs: KERNEL=patched|stock  MUTANT=file.patch (kernel or module)  KSRC=6.12.y git tree
 #        KDIR=kernel build dir  ACCEL=tcg|kvm|auto  TIMEOUT=seconds  VERBOSE=1
 #        STALL=seconds of silence on the guest's results channel before it is
 #        called stuck, dumped and stopped (default 300; 0: only TIMEOUT)
@@ -45,8 +46,14 @@ CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/shrinkfs
 OUT := $(CURDIR)/out
 
 RIG := $(CURDIR)/target/release/shrinkfs-rig
+# MUTANT= names a patch to the kernel or, if its header says `Mutates:
+# module`, to the module: then the kernel is the unmutated one, and the module
+# is built from a copy of its sources with the patch applied.
+module_mutant := $(if $(MUTANT),$(shell grep -qx 'Mutates: module' $(MUTANT) && echo $(MUTANT)))
+kernel_mutant := $(if $(module_mutant),,$(MUTANT))
+MODULE_DIR := $(if $(module_mutant),$(OUT)/module-mutant,$(CURDIR))
 # One record per kernel variant, so runs for different kernels can overlap.
-KDIR_FILE := $(OUT)/kdir.$(KERNEL)$(if $(MUTANT),+$(basename $(notdir $(MUTANT))))$(if $(KSRC),+ksrc)
+KDIR_FILE := $(OUT)/kdir.$(KERNEL)$(if $(kernel_mutant),+$(basename $(notdir $(kernel_mutant))))$(if $(KSRC),+ksrc)
 
 ifeq ($(origin KDIR),undefined)
 # The rig builds or finds the kernel and records its build dir; the recipes
@@ -59,8 +66,8 @@ endif
 ksrc_tree = $(if $(wildcard $(kdir)/source),$(kdir)/source,$(kdir))
 
 kernel_args := --variant $(KERNEL) --cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
-	$(if $(MUTANT),--patch $(abspath $(MUTANT))) $(if $(KSRC),--ksrc $(abspath $(KSRC)))
-guest_args = --kdir $(kdir) --module $(CURDIR)/shrinkfs.ko --selftests $(OUT)/selftests \
+	$(if $(kernel_mutant),--patch $(abspath $(kernel_mutant))) $(if $(KSRC),--ksrc $(abspath $(KSRC)))
+guest_args = --kdir $(kdir) --module $(MODULE_DIR)/shrinkfs.ko --selftests $(OUT)/selftests \
 	--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --cpus $(CPUS) \
 	--timeout $(TIMEOUT) --stall $(STALL) $(if $(VERBOSE),--verbose) --host-cwd $(CURDIR)
 # Every knob that shaped a run, for the `make torture ...` line a failed run
@@ -89,7 +96,12 @@ else
 endif
 
 module: kernel
-	$(MAKE) -C $(kdir) M=$(CURDIR) LLVM=1 ARCH=x86_64 modules
+ifneq ($(module_mutant),)
+	@rm -rf $(MODULE_DIR) && mkdir -p $(MODULE_DIR) && cp -a Kbuild rust $(MODULE_DIR)/
+	@find $(MODULE_DIR) \( -name '*.o' -o -name '.*.cmd' \) -delete
+	patch -d $(MODULE_DIR) -p1 -F0 -s < $(abspath $(module_mutant))
+endif
+	$(MAKE) -C $(kdir) M=$(MODULE_DIR) LLVM=1 ARCH=x86_64 modules
 
 selftests: kernel
 	$(MAKE) -C selftests KSRC=$(ksrc_tree) OUT=$(OUT)/selftests
@@ -142,17 +154,28 @@ torture: module selftests
 		$(if $(RACE_DELAYS),--race-delays $(RACE_DELAYS)) \
 		--repeat-knobs "$(repeat_knobs)"
 
+# The fuzzer alone: INPUTS inputs as root (default 100000), or DURATION
+# seconds if given; SEED=n replays a run.
+INPUTS ?= 100000
+fuzz: module selftests
+	@$(RIG) fuzz $(guest_args) --append "kmemleak=on $(APPEND)" --inputs $(INPUTS) \
+		$(if $(filter command line environment,$(origin DURATION)),--duration $(DURATION)) \
+		$(if $(SEED),--seed $(SEED)) --repeat-knobs "$(repeat_knobs)"
+
 # Every mutant kernel (and the unmutated one) under the torture, SEEDS seeds
 # of DURATION seconds each, once per set of race delays in RACE_DELAY_SETS
 # (the first set gates the mutants): make mutant-check [MUTANTS="a.patch b.patch"]
 # (BASELINE=0: without the unmutated kernel's runs; SHARD=i/N: only the runs
 # whose index is i modulo N, judged later by `make merge`)
 MUTANTS ?= $(wildcard qemu/mutants/*.patch)
+# Patterns in MUTANTS expanded; a name that matches nothing is kept, for the
+# rig to refuse.
+mutant_files = $(foreach m,$(MUTANTS),$(or $(wildcard $(m)),$(m)))
 SEEDS ?= 10
 MUTANT_DURATION ?= 120
 RACE_DELAY_SETS ?= 0,10,50,200 0
 mutant-check: rig selftests
-	@$(RIG) mutant-check $(foreach m,$(MUTANTS),--mutant $(abspath $(m))) --seeds $(SEEDS) \
+	@$(RIG) mutant-check $(foreach m,$(mutant_files),--mutant $(abspath $(m))) --seeds $(SEEDS) \
 		--duration $(MUTANT_DURATION) $(foreach d,$(RACE_DELAY_SETS),--race-delays $(d)) \
 		--append "$(APPEND)" $(if $(filter 0,$(BASELINE)),--no-baseline) \
 		--cache $(CACHE)/kernels --repo $(CURDIR) --jobs $(JOBS) \
@@ -219,4 +242,4 @@ clean:
 	-$(MAKE) -C $(kdir) M=$(CURDIR) LLVM=1 ARCH=x86_64 clean 2>/dev/null
 	rm -rf $(OUT)
 
-.PHONY: all setup rig kernel module selftests kselftest-install host-tests compile-fail check torture mutant-check merge slurm-check vm boot-time bench bench-check scan clean cache-clean patches-check
+.PHONY: all setup rig kernel module selftests kselftest-install host-tests compile-fail check torture fuzz mutant-check merge slurm-check vm boot-time bench bench-check scan clean cache-clean patches-check

@@ -38,6 +38,7 @@ use clap::{Parser, Subcommand};
 use crate::commands::bench::BenchArgs;
 use crate::commands::boot_time::BootTimeArgs;
 use crate::commands::check::CheckArgs;
+use crate::commands::fuzz::FuzzArgs;
 use crate::commands::kernel::KernelArgs;
 use crate::commands::merge::MergeArgs;
 use crate::commands::mutant_check::MutantCheckArgs;
@@ -62,6 +63,9 @@ enum Cmd {
     Check(CheckArgs),
     /// Boot the guest and run the torture alone; write a report.
     Torture(TortureArgs),
+    /// Boot the guest and run the fuzzer alone: seeded inputs to every
+    /// control, as root and unprivileged, each errno judged.
+    Fuzz(FuzzArgs),
     /// Run the torture on each mutant kernel and on the unmutated one, for
     /// every seed; pass if each mutant is caught and the unmutated kernel not.
     MutantCheck(MutantCheckArgs),
@@ -100,6 +104,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::PatchesCheck(args) => commands::kernel::patches_check(args),
         Cmd::Check(args) => commands::check::check(&args),
         Cmd::Torture(args) => commands::torture::torture(&args),
+        Cmd::Fuzz(args) => commands::fuzz::fuzz(&args),
         Cmd::MutantCheck(args) => commands::mutant_check::mutant_check(args),
         Cmd::Vm(args) => commands::vm::vm(&args),
         Cmd::BootTime(args) => commands::boot_time::boot_time(&args),

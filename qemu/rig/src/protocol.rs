@@ -32,6 +32,7 @@ pub mod fact {
 /// Programs, by their name on the results channel.
 pub mod program {
     pub const TORTURE: &str = "torture_test";
+    pub const FUZZ: &str = "fuzz_test";
     pub const BENCH: &str = "shrinkfs_bench";
     pub const RUN_SCRIPT: &str = "run-script";
     /// The torture's extra load: reported, not judged.
@@ -64,6 +65,7 @@ pub mod path {
 pub mod mode {
     pub const CHECK: &str = "RIG_MODE=check";
     pub const TORTURE: &str = "RIG_MODE=torture";
+    pub const FUZZ: &str = "RIG_MODE=fuzz";
     pub const RUN: &str = "RIG_MODE=run";
     pub const BENCH: &str = "RIG_MODE=bench";
     pub const PROVOKE: &str = "RIG_MODE=provoke";
@@ -86,6 +88,9 @@ pub mod param {
     pub const TORTURE_SEED: &str = "TORTURE_SEED";
     pub const TORTURE_ROUND: &str = "TORTURE_ROUND";
     pub const TORTURE_RACE_DELAYS: &str = "TORTURE_RACE_DELAYS";
+    pub const FUZZ_SEED: &str = "FUZZ_SEED";
+    pub const FUZZ_DURATION: &str = "FUZZ_DURATION";
+    pub const FUZZ_INPUTS: &str = "FUZZ_INPUTS";
 }
 
 /// The virtio-9p shares.
@@ -152,6 +157,12 @@ mod tests {
         has(&format!("run_program {} ", program::TORTURE));
         has(&format!("/{}/{}", path::SELFTESTS, program::TORTURE));
         has(&format!(
+            "run_program {} /{}/{}",
+            program::FUZZ,
+            path::SELFTESTS,
+            program::FUZZ
+        ));
+        has(&format!(
             "run_program {} /{}",
             program::BENCH,
             path::BENCH_PROGRAM
@@ -171,6 +182,7 @@ mod tests {
         for mode in [
             mode::CHECK,
             mode::TORTURE,
+            mode::FUZZ,
             mode::RUN,
             mode::BENCH,
             mode::PROVOKE,

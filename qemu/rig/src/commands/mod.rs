@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod boot_time;
 pub mod check;
+pub mod fuzz;
 pub mod kernel;
 pub mod merge;
 pub mod mutant_check;

@@ -214,7 +214,7 @@ pub fn torture(args: &TortureArgs) -> Result<ExitCode> {
 }
 
 /// A seed from the clock, for runs that do not name one.
-fn new_seed() -> u32 {
+pub fn new_seed() -> u32 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

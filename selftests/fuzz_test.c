@@ -1,0 +1,692 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shrinkfs's controls fuzzed: random and mutated mount options through
+ * mount(2) and through fsopen()/fsconfig() (lengths, encodings, duplicates,
+ * huge numbers, empty values, unknown keys, every fsconfig command), random
+ * ioctl numbers and arguments (NULL, unmapped, read-only, misaligned, kernel
+ * addresses) on a directory, a subdirectory and a regular file, random
+ * writes to every module parameter and to the mount's sysfs file, random
+ * reads of that file. Each input must end in success or in the errno
+ * documented for its control (see README, "Fuzzing"); an unprivileged
+ * caller must be refused every control. Splats and leaks are the rig's to
+ * find.
+ *
+ * Seeded and reproducible: the inputs are a function of FUZZ_SEED (printed)
+ * alone; FUZZ_INPUTS (default 5000) or FUZZ_DURATION (seconds) bound a run,
+ * the unprivileged case gets a tenth; FUZZ_ONLY=k runs input k alone, with
+ * the same stream before it generated but not run. FUZZ_WORKERS processes
+ * (default: one per online CPU) share the stream, input k going to worker
+ * k modulo their number, so they also race each other.
+ */
+
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/sysmacros.h>
+#include <linux/mount.h>
+
+#include "kselftest_harness.h"
+
+#include "shrinkfs_uapi.h"
+#include "shrinkfs_util.h"
+
+#define DEFAULT_INPUTS	5000
+#define PROGRESS_S	10
+#define TEXT_MAX	4200
+#define KEY_MAX		300
+#define REPORT_MAX	10
+#define NOBODY		65534
+#define WORKERS_MAX	8U
+/* Unbounded runs (FUZZ_DURATION) end by the clock, not by this. */
+#define FUZZ_TIMEOUT_S	(24 * 3600)
+
+static __u64 rng;
+
+/* xorshift64*: the one source of randomness, so a seed replays a run. */
+static __u64 rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545f4914f6cdd1dULL;
+}
+
+static __u64 below(__u64 n)
+{
+	return rnd() % n;
+}
+
+enum control { MOUNT, FSCONFIG, IOCTL, PARAM, SYSFS, CONTROLS };
+
+static const char * const control_names[] = {
+	"mount(2)", "fsconfig", "ioctl", "param", "sysfs",
+};
+
+/*
+ * The errnos each control may end in (besides success), for root and for
+ * an unprivileged caller; README's table says why.
+ */
+static const int root_errnos[CONTROLS][8] = {
+	[MOUNT] = { EINVAL },
+	[FSCONFIG] = { EINVAL, EBADF, ENOENT, ENAMETOOLONG },
+	[IOCTL] = { ENOTTY, EINVAL, EFAULT, EOPNOTSUPP },
+	[PARAM] = { EINVAL, EOPNOTSUPP },
+	[SYSFS] = { EACCES, EINVAL },
+};
+
+static const int user_errnos[CONTROLS][8] = {
+	[MOUNT] = { EPERM },
+	[FSCONFIG] = { EPERM },
+	[IOCTL] = { ENOTTY, EPERM },
+	[PARAM] = { EACCES },
+	[SYSFS] = { EACCES, EINVAL },
+};
+
+/* One input: which control, and everything its call is made of. */
+struct input {
+	enum control control;
+	unsigned int fsconfig_cmd;
+	unsigned int cmd;	/* ioctl */
+	unsigned long arg;
+	int target;		/* ioctl file, parameter */
+	long long offset;	/* sysfs read or write */
+	bool write;
+	char text[TEXT_MAX];	/* options, a key=value list, or a write */
+};
+
+static const char * const keys[] = {
+	"depth", "fanout", "files", "expire_ms", "source", "ro", "rw", "sync",
+	"lazytime", "depth ", "DEPTH", "dep", "fanout\x01", "", "=", "files=",
+};
+
+static const char * const values[] = {
+	"0", "1", "2", "3", "8", "31", "32", "33", "4095", "4096", "4097",
+	"1048576", "1048577", "3600000", "3600001", "4294967295", "4294967296",
+	"18446744073709551616", "99999999999999999999999", "-1", "+1", "0x10",
+	"010", "1e3", " 1", "1 ", "", "\xff\xfe", "caf\xc3\xa9", "1,", "=1",
+};
+
+static const char *any_value(void)
+{
+	return values[below(ARRAY_SIZE(values))];
+}
+
+/* Appends a random key[=value] to @s (at most @max bytes long). */
+static void append_option(char *s, size_t max)
+{
+	size_t len = strlen(s);
+	char value[96];
+	const char *key = keys[below(ARRAY_SIZE(keys))];
+	unsigned int i, n;
+
+	switch (below(4)) {
+	case 0:
+		snprintf(value, sizeof(value), "%llu", (unsigned long long)rnd() >> below(64));
+		break;
+	case 1:
+		n = below(sizeof(value) - 1);
+		for (i = 0; i < n; i++)
+			value[i] = 1 + below(255);
+		value[n] = '\0';
+		break;
+	default:
+		snprintf(value, sizeof(value), "%s", any_value());
+	}
+	snprintf(s + len, max - len, "%s%s%s%s", len ? "," : "", key,
+		 below(5) ? "=" : "", below(5) ? value : "");
+}
+
+/* A random or mutated option string. */
+static void make_options(char *s, size_t max)
+{
+	unsigned int i, n = below(6);
+	size_t len;
+
+	s[0] = '\0';
+	for (i = 0; i < n; i++)
+		append_option(s, max);
+	len = strlen(s);
+	switch (below(6)) {
+	case 0: /* a byte flipped */
+		if (len)
+			s[below(len)] = 1 + below(255);
+		break;
+	case 1: /* cut short */
+		s[below(len + 1)] = '\0';
+		break;
+	case 2: /* long: past fsconfig's 256 and mount(2)'s page */
+		n = below(max - len);
+		memset(s + len, "a,=9"[below(4)], n);
+		s[len + n] = '\0';
+		break;
+	}
+}
+
+static const unsigned int shrinkfs_ioctls[] = {
+	SHRINKFS_IOC_SHRINK, SHRINKFS_IOC_BUMP_GENERATION, SHRINKFS_IOC_REAP,
+	SHRINKFS_IOC_EXPIRE, SHRINKFS_IOC_STATS,
+};
+
+/*
+ * Whether the VFS may answer @cmd itself (do_vfs_ioctl(), file_ioctl())
+ * before shrinkfs sees it: the FIO* ('T'), XFS-heritage ('X'), FS_IOC_*
+ * ('f'), clone (0x94) and fs-info (0x15) types, FIBMAP and FIGETBSZ. Those
+ * are the VFS's to get right, and are not drawn.
+ */
+static bool vfs_ioctl(unsigned int cmd)
+{
+	unsigned int type = _IOC_TYPE(cmd);
+
+	return type == 'T' || type == 'X' || type == 'f' || type == 0x94 ||
+	       type == 0x15 || (type == 0 && _IOC_NR(cmd) <= 2);
+}
+
+/* Argument pointers and values worth trying, set up once. */
+struct arguments {
+	char *buffer;		/* a writable page */
+	char *read_only;	/* a read-only page */
+	char *unmapped;		/* an address with nothing mapped */
+};
+
+static unsigned long make_arg(const struct arguments *a)
+{
+	switch (below(10)) {
+	case 0: return 0;
+	case 1: return 1 + below(3);	/* a reaper hold of a few ms */
+	case 2: return 1001;
+	case 3: return -1UL;
+	case 4: return (unsigned long)a->buffer;
+	case 5: return (unsigned long)a->buffer + 1 + below(7);	/* misaligned */
+	case 6: return (unsigned long)a->read_only;
+	case 7: return (unsigned long)a->unmapped;
+	case 8: return 0xffffffff81000000UL + below(1 << 20);	/* the kernel's */
+	default: return rnd();
+	}
+}
+
+static unsigned int make_cmd(void)
+{
+	unsigned int cmd;
+
+	switch (below(4)) {
+	case 0:
+	case 1:
+		return shrinkfs_ioctls[below(ARRAY_SIZE(shrinkfs_ioctls))];
+	case 2: /* shrinkfs's type, any number, direction and size */
+		return _IOC(below(4), SHRINKFS_IOC_MAGIC, below(16), below(1 << 14));
+	default:
+		do
+			cmd = rnd();
+		while (vfs_ioctl(cmd));
+		return cmd;
+	}
+}
+
+/* What the fixture opens for ioctls, in order. */
+static const char * const ioctl_targets[] = { "the root", "a directory", "a file" };
+
+static const char * const params[] = {
+	"race_delay_us", "evict_delay_ms", "reap_interval_ms", "expiry_interval_ms",
+};
+
+/* The next input of the stream. */
+static void make_input(struct input *in, const struct arguments *a)
+{
+	unsigned int i, n;
+
+	memset(in, 0, offsetof(struct input, text) + 1);
+	in->control = below(CONTROLS);
+	switch (in->control) {
+	case MOUNT:
+	case FSCONFIG:
+		make_options(in->text, sizeof(in->text));
+		/* Mostly strings and flags; now and then another command. */
+		in->fsconfig_cmd = below(4) ? FSCONFIG_SET_STRING : below(9);
+		break;
+	case IOCTL:
+		in->cmd = make_cmd();
+		in->arg = make_arg(a);
+		in->target = below(3);
+		break;
+	case PARAM:
+		in->target = below(ARRAY_SIZE(params));
+		if (below(2)) {
+			snprintf(in->text, sizeof(in->text), "%s", any_value());
+		} else {
+			n = below(64);
+			for (i = 0; i < n; i++)
+				in->text[i] = 1 + below(255);
+			in->text[n] = '\0';
+		}
+		break;
+	default:
+		in->write = below(4) == 0;
+		in->offset = below(4) ? (long long)below(8192) : (long long)rnd();
+		snprintf(in->text, sizeof(in->text), "%s", any_value());
+	}
+}
+
+/* @s with its bytes past printable ASCII escaped, cut at @max bytes. */
+static const char *printable(const char *s, size_t max)
+{
+	static char out[512];
+	size_t o = 0;
+
+	for (; *s && max-- && o + 5 < sizeof(out); s++) {
+		if (isprint((unsigned char)*s) && *s != '\\')
+			out[o++] = *s;
+		else
+			o += snprintf(out + o, sizeof(out) - o, "\\x%02x", (unsigned char)*s);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static void describe(const struct input *in, char *buf, size_t len)
+{
+	switch (in->control) {
+	case MOUNT:
+		snprintf(buf, len, "mount(2) options \"%s\" (%zu bytes)",
+			 printable(in->text, 120), strlen(in->text));
+		break;
+	case FSCONFIG:
+		snprintf(buf, len, "fsconfig command %u, \"%s\" (%zu bytes)", in->fsconfig_cmd,
+			 printable(in->text, 120), strlen(in->text));
+		break;
+	case IOCTL:
+		snprintf(buf, len, "ioctl 0x%08x arg 0x%lx on %s", in->cmd, in->arg,
+			 ioctl_targets[in->target]);
+		break;
+	case PARAM:
+		snprintf(buf, len, "%s <- \"%s\"", params[in->target], printable(in->text, 120));
+		break;
+	default:
+		snprintf(buf, len, "stats %s at %lld", in->write ? "write" : "read", in->offset);
+	}
+}
+
+/* What bounds a run, and the stream it draws. */
+struct bounds {
+	unsigned long seed;
+	unsigned long duration;	/* seconds, or 0: ... */
+	unsigned long inputs;	/* ... this many inputs */
+	long only;		/* the one input to run, or -1 */
+};
+
+/* One worker's results: per control, successes and each errno's count. */
+struct tally {
+	unsigned long ok[CONTROLS], failed[CONTROLS][8];
+	unsigned long inputs, bad;
+};
+
+struct fuzzer {
+	char mnt[64];
+	/* The worker's own second mount point, for the mounts it makes. */
+	char other[96];
+	char stats[96];
+	int fds[3];
+	struct arguments args;
+	char saved[ARRAY_SIZE(params)][32];
+	unsigned int workers;
+	/* Shared with the workers, one each. */
+	struct tally *tallies;
+};
+
+/*
+ * Looks at the new mount on @f->other and unmounts it: 0 or -errno. One that
+ * will not go is detached, so it cannot pile up under the next.
+ */
+static int check_and_umount(struct fuzzer *f)
+{
+	struct stat st;
+	int ret = stat(f->other, &st) ? -errno : 0;
+
+	if (umount(f->other)) {
+		if (!ret)
+			ret = -errno;
+		umount2(f->other, MNT_DETACH);
+	}
+	return ret;
+}
+
+static int run_mount(struct fuzzer *f, const struct input *in)
+{
+	if (mount("none", f->other, "shrinkfs", 0, in->text))
+		return -errno;
+	return check_and_umount(f) ? -EIO : 0;
+}
+
+/*
+ * The text as fsconfig() calls on one context: each comma-separated item a
+ * call of the input's command (key and value split at the first '='), then
+ * the context created and mounted. The first refusal ends the input.
+ */
+static int run_fsconfig(struct fuzzer *f, const struct input *in)
+{
+	char text[TEXT_MAX], *item, *rest = text, *value;
+	int fs, mnt, ret = 0;
+
+	fs = syscall(__NR_fsopen, "shrinkfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -errno;
+	snprintf(text, sizeof(text), "%s", in->text);
+	while (!ret && (item = strsep(&rest, ","))) {
+		value = strchr(item, '=');
+		if (value)
+			*value++ = '\0';
+		switch (in->fsconfig_cmd) {
+		case FSCONFIG_SET_FLAG:
+		case FSCONFIG_CMD_CREATE:
+		case FSCONFIG_CMD_RECONFIGURE:
+			value = NULL;
+			break;
+		}
+		ret = syscall(__NR_fsconfig, fs, in->fsconfig_cmd, item, value,
+			      in->fsconfig_cmd == FSCONFIG_SET_BINARY && value ?
+			      (int)strlen(value) + 1 : in->fsconfig_cmd == FSCONFIG_SET_FD ?
+			      (int)below(64) : 0) ? -errno : 0;
+	}
+	if (!ret)
+		ret = syscall(__NR_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) ? -errno : 0;
+	if (!ret) {
+		/* A context that was created mounts; anything else is wrong. */
+		mnt = syscall(__NR_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+		ret = mnt < 0 ? -EIO : 0;
+		if (!ret) {
+			ret = syscall(__NR_move_mount, mnt, "", AT_FDCWD, f->other,
+				      MOVE_MOUNT_F_EMPTY_PATH) ? -EIO : 0;
+			/* The fd holds the mount: closed, it can be unmounted. */
+			close(mnt);
+			if (!ret && check_and_umount(f))
+				ret = -EIO;
+		}
+	}
+	close(fs);
+	return ret;
+}
+
+static int run_param(struct fuzzer *f, const struct input *in)
+{
+	int ret = shrinkfs_set_param(params[in->target], in->text);
+
+	/* A value that took is taken back: the run stays as fast as it began. */
+	if (!ret)
+		shrinkfs_set_param(params[in->target], f->saved[in->target]);
+	return ret;
+}
+
+static int run_sysfs(struct fuzzer *f, const struct input *in)
+{
+	char buf[256];
+	int fd, ret;
+
+	fd = open(f->stats, (in->write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (in->write)
+		ret = pwrite(fd, in->text, strlen(in->text), in->offset) < 0 ? -errno : 0;
+	else
+		ret = pread(fd, buf, sizeof(buf), in->offset) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int run_input(struct fuzzer *f, const struct input *in)
+{
+	switch (in->control) {
+	case MOUNT:
+		return run_mount(f, in);
+	case FSCONFIG:
+		return run_fsconfig(f, in);
+	case IOCTL:
+		return ioctl(f->fds[in->target], in->cmd, in->arg) < 0 ? -errno : 0;
+	case PARAM:
+		return run_param(f, in);
+	default:
+		return run_sysfs(f, in);
+	}
+}
+
+/* Counts @ret for control @c; false if it is not an errno the control may give. */
+static bool record(struct tally *t, enum control c, int ret, const int allowed[CONTROLS][8])
+{
+	unsigned int i;
+
+	if (!ret) {
+		t->ok[c]++;
+		return true;
+	}
+	for (i = 0; i < 8 && allowed[c][i]; i++) {
+		if (-ret == allowed[c][i]) {
+			t->failed[c][i]++;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The workers' tallies added up. */
+static struct tally total(const struct fuzzer *f)
+{
+	struct tally sum = { 0 };
+	unsigned int w, c, i;
+
+	for (w = 0; w < f->workers; w++) {
+		const struct tally *t = &f->tallies[w];
+
+		for (c = 0; c < CONTROLS; c++) {
+			sum.ok[c] += t->ok[c];
+			for (i = 0; i < 8; i++)
+				sum.failed[c][i] += t->failed[c][i];
+		}
+		sum.inputs += t->inputs;
+		sum.bad += t->bad;
+	}
+	return sum;
+}
+
+static void print_tally(const struct tally *t, const int allowed[CONTROLS][8])
+{
+	char line[512];
+	unsigned int c, i;
+	int o;
+
+	for (c = 0; c < CONTROLS; c++) {
+		o = snprintf(line, sizeof(line), "%s: success %lu", control_names[c], t->ok[c]);
+		for (i = 0; i < 8 && allowed[c][i]; i++)
+			o += snprintf(line + o, sizeof(line) - o, ", %s %lu",
+				      strerrorname_np(allowed[c][i]), t->failed[c][i]);
+		ksft_print_msg("fuzz: %s\n", line);
+	}
+}
+
+static unsigned long env_number(const char *name, unsigned long fallback)
+{
+	const char *value = getenv(name);
+
+	return value && *value ? strtoul(value, NULL, 0) : fallback;
+}
+
+/* Points @f->other at worker @w's mount point. */
+static void other_of(struct fuzzer *f, unsigned int w)
+{
+	snprintf(f->other, sizeof(f->other), "%s-other-%u", f->mnt, w);
+}
+
+FIXTURE(fuzz) {
+	struct fuzzer f;
+};
+
+FIXTURE_VARIANT(fuzz) {
+	bool unprivileged;
+};
+
+FIXTURE_VARIANT_ADD(fuzz, root) {
+	.unprivileged = false,
+};
+
+FIXTURE_VARIANT_ADD(fuzz, unprivileged) {
+	.unprivileged = true,
+};
+
+FIXTURE_SETUP(fuzz)
+{
+	struct fuzzer *f = &self->f;
+	static const char * const files[] = { "", "/d1", "/d1/d2/f3" };
+	char path[128];
+	struct stat st;
+	unsigned int i;
+
+	if (getuid())
+		SKIP(return, "loading modules needs root");
+	ASSERT_EQ(0, shrinkfs_prepare(f->mnt, sizeof(f->mnt), "fuzz"));
+	for (i = 0; i < ARRAY_SIZE(f->fds); i++)
+		f->fds[i] = -1;
+	f->workers = env_number("FUZZ_WORKERS", sysconf(_SC_NPROCESSORS_ONLN));
+	ASSERT_LT(0U, f->workers);
+	ASSERT_GE(WORKERS_MAX, f->workers);
+	f->tallies = mmap(NULL, WORKERS_MAX * sizeof(*f->tallies), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, f->tallies);
+	/* A failed setup has no teardown: the harness ends the child. */
+	for (i = 0; i < f->workers; i++) {
+		other_of(f, i);
+		ASSERT_EQ(0, mkdir(f->other, 0755));
+	}
+	ASSERT_EQ(0, mount("none", f->mnt, "shrinkfs", 0, NULL));
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), "%s%s", f->mnt, files[i]);
+		f->fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, f->fds[i]);
+	}
+	ASSERT_EQ(0, stat(f->mnt, &st));
+	snprintf(f->stats, sizeof(f->stats), "/sys/fs/shrinkfs/%u:%u/stats",
+		 major(st.st_dev), minor(st.st_dev));
+	for (i = 0; i < ARRAY_SIZE(params); i++) {
+		snprintf(path, sizeof(path), "/sys/module/shrinkfs/parameters/%s", params[i]);
+		ASSERT_LT(0, shrinkfs_read_text(path, f->saved[i], sizeof(f->saved[i])));
+	}
+	f->args.buffer = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, f->args.buffer);
+	f->args.read_only = f->args.buffer + 4096;
+	f->args.unmapped = f->args.buffer + 2 * 4096;
+	ASSERT_EQ(0, mprotect(f->args.read_only, 4096, PROT_READ));
+	ASSERT_EQ(0, munmap(f->args.unmapped, 4096));
+}
+
+FIXTURE_TEARDOWN(fuzz)
+{
+	struct fuzzer *f = &self->f;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(f->fds); i++)
+		close(f->fds[i]);
+	for (i = 0; i < f->workers; i++) {
+		other_of(f, i);
+		while (!umount2(f->other, MNT_DETACH))
+			;
+		rmdir(f->other);
+	}
+	shrinkfs_cleanup(f->mnt);
+}
+
+/*
+ * Worker @w's share of the seed's stream: every worker draws every input,
+ * so the stream does not depend on how many there are, and runs those whose
+ * number is @w modulo their count, judging each with @allowed.
+ */
+static void fuzz_loop(struct __test_metadata *_metadata, struct fuzzer *f,
+		      const int allowed[CONTROLS][8], unsigned int w, const struct bounds *b)
+{
+	double start = shrinkfs_seconds(CLOCK_MONOTONIC), now, shown = start;
+	struct tally *t = &f->tallies[w], sum;
+	struct input in;
+	char what[320];
+	unsigned long k;
+	int ret;
+
+	for (k = 0;; k++) {
+		now = shrinkfs_seconds(CLOCK_MONOTONIC);
+		if (b->duration ? now - start >= b->duration : k >= b->inputs)
+			break;
+		if (b->only >= 0 && k > (unsigned long)b->only)
+			break;
+		make_input(&in, &f->args);
+		if (b->only >= 0 ? k != (unsigned long)b->only : k % f->workers != w)
+			continue;
+		ret = run_input(f, &in);
+		t->inputs++;
+		if (!record(t, in.control, ret, allowed)) {
+			describe(&in, what, sizeof(what));
+			if (t->bad++ < REPORT_MAX)
+				TH_LOG("input %lu: %s: %s (FUZZ_SEED=%lu FUZZ_ONLY=%lu)",
+				       k, what, strerrorname_np(-ret), b->seed, k);
+		}
+		if (w == 0 && now - shown >= PROGRESS_S) {
+			shown = now;
+			sum = total(f);
+			ksft_print_msg("fuzz [%4.0f s] %lu inputs, %lu ended wrongly\n",
+				       now - start, sum.inputs, sum.bad);
+		}
+	}
+}
+
+TEST_F_TIMEOUT(fuzz, inputs, FUZZ_TIMEOUT_S)
+{
+	const int (*allowed)[8] = variant->unprivileged ? user_errnos : root_errnos;
+	/* The unprivileged case gets a tenth of the run. */
+	unsigned long share = variant->unprivileged ? 10 : 1;
+	struct bounds b = {
+		.seed = env_number("FUZZ_SEED", time(NULL) ^ getpid()),
+		.duration = env_number("FUZZ_DURATION", 0) / share,
+		.inputs = env_number("FUZZ_INPUTS", DEFAULT_INPUTS) / share,
+		.only = getenv("FUZZ_ONLY") ? (long)env_number("FUZZ_ONLY", 0) : -1,
+	};
+	double start = shrinkfs_seconds(CLOCK_MONOTONIC);
+	struct fuzzer *f = &self->f;
+	unsigned int w, failed = 0;
+	pid_t pids[WORKERS_MAX];
+	struct tally sum;
+	int status;
+
+	ksft_print_msg("fuzz: seed %lu, %lu %s%s, %u workers; repeat with FUZZ_SEED=%lu\n",
+		       b.seed, b.duration ? b.duration : b.inputs, b.duration ? "s" : "inputs",
+		       variant->unprivileged ? " as nobody" : "", f->workers, b.seed);
+	rng = b.seed * 2 + 1 + variant->unprivileged;
+	for (w = 0; w < f->workers; w++) {
+		pids[w] = fork();
+		ASSERT_LE(0, pids[w]);
+		if (pids[w])
+			continue;
+		/* As nobody in the workers, so the teardown still runs as root. */
+		if (variant->unprivileged && (setgid(NOBODY) || setuid(NOBODY)))
+			_exit(2);
+		other_of(f, w);
+		fuzz_loop(_metadata, f, allowed, w, &b);
+		_exit(0);
+	}
+	for (w = 0; w < f->workers; w++) {
+		ASSERT_EQ(pids[w], waitpid(pids[w], &status, 0));
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			TH_LOG("worker %u: status 0x%x", w, status);
+			failed++;
+		}
+	}
+	sum = total(f);
+	print_tally(&sum, allowed);
+	ksft_print_msg("fuzz: %lu inputs in %.1f s, %lu ended wrongly (seed %lu)\n", sum.inputs,
+		       shrinkfs_seconds(CLOCK_MONOTONIC) - start, sum.bad, b.seed);
+	EXPECT_EQ(0U, failed);
+	EXPECT_EQ(0UL, sum.bad);
+}
+
+TEST_HARNESS_MAIN
