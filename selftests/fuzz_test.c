@@ -621,10 +621,15 @@ static void fuzz_loop(struct __test_metadata *_metadata, struct fuzzer *f,
 		if (b->only >= 0 && k > (unsigned long)b->only)
 			break;
 		make_input(&in, &f->args);
-		if (b->only >= 0 ? k != (unsigned long)b->only : k % f->workers != w)
+		if (k % f->workers != w || (b->only >= 0 && k != (unsigned long)b->only))
 			continue;
 		ret = run_input(f, &in);
 		t->inputs++;
+		if (b->only >= 0) {
+			describe(&in, what, sizeof(what));
+			TH_LOG("input %lu: %s: %s", k, what,
+			       ret ? strerrorname_np(-ret) : "success");
+		}
 		if (!record(t, in.control, ret, allowed)) {
 			describe(&in, what, sizeof(what));
 			if (t->bad++ < REPORT_MAX)
