@@ -11,7 +11,7 @@
 #                 runs them, in out/kselftest; in the guest:
 #                 make kselftest-install vm RUN=qemu/guest/run-kselftest
 #   make patches-check   checkpatch and a build after each patch of the series
-#   make torture  the torture alone: DURATION=seconds SEED=n (report in out/torture/)
+#   make torture  the torture alone: DURATION=seconds SEED=n FAULTS=1 FUZZ=1 (report in out/torture/)
 #   make fuzz     the fuzzer alone: INPUTS=n (default 100000) or DURATION=seconds, SEED=n
 #   make mutant-check   the torture catches every mutant in qemu/mutants/
 #                 (SHARD=i/N: every N-th run only; MUTANTS= : torture
@@ -145,14 +145,15 @@ check: host-tests module selftests compile-fail
 		--host-root-check $(CURDIR)/qemu/guest/host-root-check --repeat-knobs "$(repeat_knobs)"
 
 # The torture alone, any length, any kernel: make torture DURATION=120 SEED=7
-# (RACE_DELAYS=0: the module's race windows not widened)
+# (RACE_DELAYS=0: the module's race windows not widened; FAULTS=1, FUZZ=1:
+# the fault and fuzz threads beside the forces)
 DURATION ?= 60
 torture: module selftests
 	@$(RIG) torture $(guest_args) $(call host_root,$(or $(GUEST),busybox)) \
 		--append "kmemleak=on $(APPEND)" --duration $(DURATION) \
 		$(if $(SEED),--seed $(SEED)) $(if $(LOAD),--load $(call quote,$(LOAD))) \
 		$(if $(RACE_DELAYS),--race-delays $(RACE_DELAYS)) \
-		--repeat-knobs "$(repeat_knobs)"
+		$(if $(FAULTS),--faults) $(if $(FUZZ),--fuzz) --repeat-knobs "$(repeat_knobs)"
 
 # The fuzzer alone: INPUTS inputs as root (default 100000), or DURATION
 # seconds if given; SEED=n replays a run.

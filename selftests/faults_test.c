@@ -9,10 +9,6 @@
  * but its root once the tree is shrunk, no stray mount or sysfs directory.
  * Leaks are kmemleak's to find (the rig scans after the programs), splats
  * the rig's console scanner's.
- *
- * failslab skips allocations that may sleep unless told otherwise
- * (ignore-gfp-wait), so the fixture switches that off, and its stack dumps
- * (verbose), for the test's duration.
  */
 
 #define _GNU_SOURCE
@@ -29,10 +25,10 @@
 
 #include "kselftest_harness.h"
 
+#include "fault_injection.h"
 #include "shrinkfs_uapi.h"
 #include "shrinkfs_util.h"
 
-#define FAILSLAB	"/sys/kernel/debug/failslab/"
 /*
  * More allocations than any operation here makes: a loop that reaches it
  * did not end, and fails. A module load, the longest, made 375.
@@ -48,70 +44,29 @@
 #define ABSENT_PATH	"d1/absent"
 #define EXPIRY_OPTION	"expire_ms=60000"
 
-/* The failslab knobs the test changes, and their values before it. */
-static const char * const knobs[] = { "ignore-gfp-wait", "verbose" };
-static const char * const armed[] = { "N", "0" };
-
 struct injector {
 	int fail_nth;
-	char saved[ARRAY_SIZE(knobs)][16];
+	struct failslab failslab;
 };
 
-/* Opens the task's fail-nth and arms failslab: 0, or why it cannot. */
+/* Opens the task's fail-nth and arms failslab: NULL, or why it cannot. */
 static const char *injector_start(struct injector *inj)
 {
-	char path[128];
-	unsigned int i;
+	const char *why = failslab_arm(&inj->failslab);
 
-	inj->fail_nth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	if (inj->fail_nth < 0)
-		return "no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)";
-	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
-		snprintf(path, sizeof(path), FAILSLAB "%s", knobs[i]);
-		if (shrinkfs_read_text(path, inj->saved[i], sizeof(inj->saved[i])) < 0 ||
-		    shrinkfs_write_file(path, armed[i])) {
-			close(inj->fail_nth);
-			return "no failslab knobs (FAILSLAB, FAULT_INJECTION_DEBUG_FS)";
-		}
-	}
-	return NULL;
+	if (why)
+		return why;
+	inj->fail_nth = fail_nth_open();
+	if (inj->fail_nth >= 0)
+		return NULL;
+	failslab_restore(&inj->failslab);
+	return "no /proc/thread-self/fail-nth";
 }
 
 static void injector_stop(struct injector *inj)
 {
-	char path[128];
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
-		snprintf(path, sizeof(path), FAILSLAB "%s", knobs[i]);
-		shrinkfs_write_file(path, inj->saved[i]);
-	}
+	failslab_restore(&inj->failslab);
 	close(inj->fail_nth);
-}
-
-/* Makes the task's @n-th allocation from now fail: 0 or -errno. */
-static int inject(struct injector *inj, unsigned int n)
-{
-	char value[16];
-	int len = snprintf(value, sizeof(value), "%u", n);
-
-	return pwrite(inj->fail_nth, value, len, 0) == len ? 0 : -errno;
-}
-
-/*
- * Whether the failure armed by inject() was taken (the count reached zero),
- * disarming it if not: 1, 0 or -errno.
- */
-static int injected(struct injector *inj)
-{
-	char value[16] = "";
-	ssize_t len = pread(inj->fail_nth, value, sizeof(value) - 1, 0);
-
-	if (len <= 0)
-		return len ? -errno : -EIO;
-	if (atoi(value) == 0)
-		return 1;
-	return pwrite(inj->fail_nth, "0", 1, 0) == 1 ? 0 : -errno;
 }
 
 struct fixture;
@@ -422,9 +377,9 @@ static void take_every_failure(struct __test_metadata *_metadata, struct fixture
 		ASSERT_EQ(0, op->prepare(f)) {
 			TH_LOG("%s: preparing run %u: %s", op->name, n, strerror(errno));
 		}
-		ASSERT_EQ(0, inject(&f->inj, n));
+		ASSERT_EQ(0, fail_nth_arm(f->inj.fail_nth, n));
 		ret = op->run(f);
-		fired = injected(&f->inj);
+		fired = fail_nth_taken(f->inj.fail_nth);
 		ASSERT_LE(0, fired);
 		if (!ret)
 			op->undo(f);

@@ -35,13 +35,12 @@
 
 #include "kselftest_harness.h"
 
+#include "fuzz_inputs.h"
 #include "shrinkfs_uapi.h"
 #include "shrinkfs_util.h"
 
 #define DEFAULT_INPUTS	5000
 #define PROGRESS_S	10
-#define TEXT_MAX	4200
-#define KEY_MAX		300
 #define REPORT_MAX	10
 #define NOBODY		65534
 #define WORKERS_MAX	8U
@@ -50,185 +49,27 @@
 
 static __u64 rng;
 
-/* xorshift64*: the one source of randomness, so a seed replays a run. */
 static __u64 rnd(void)
 {
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dULL;
+	return fuzz_rnd(&rng);
 }
 
 static __u64 below(__u64 n)
 {
-	return rnd() % n;
+	return fuzz_below(&rng, n);
 }
-
-enum control { MOUNT, FSCONFIG, IOCTL, PARAM, SYSFS, CONTROLS };
-
-static const char * const control_names[] = {
-	"mount(2)", "fsconfig", "ioctl", "param", "sysfs",
-};
-
-/*
- * The errnos each control may end in (besides success), for root and for
- * an unprivileged caller; README's table says why.
- */
-static const int root_errnos[CONTROLS][8] = {
-	[MOUNT] = { EINVAL },
-	[FSCONFIG] = { EINVAL, EBADF, ENOENT, ENAMETOOLONG },
-	[IOCTL] = { ENOTTY, EINVAL, EFAULT, EOPNOTSUPP },
-	[PARAM] = { EINVAL, EOPNOTSUPP },
-	[SYSFS] = { EACCES, EINVAL },
-};
-
-static const int user_errnos[CONTROLS][8] = {
-	[MOUNT] = { EPERM },
-	[FSCONFIG] = { EPERM },
-	[IOCTL] = { ENOTTY, EPERM },
-	[PARAM] = { EACCES },
-	[SYSFS] = { EACCES, EINVAL },
-};
 
 /* One input: which control, and everything its call is made of. */
 struct input {
-	enum control control;
+	enum fuzz_control control;
 	unsigned int fsconfig_cmd;
 	unsigned int cmd;	/* ioctl */
 	unsigned long arg;
 	int target;		/* ioctl file, parameter */
 	long long offset;	/* sysfs read or write */
 	bool write;
-	char text[TEXT_MAX];	/* options, a key=value list, or a write */
+	char text[FUZZ_TEXT_MAX];	/* options, a key=value list, or a write */
 };
-
-static const char * const keys[] = {
-	"depth", "fanout", "files", "expire_ms", "source", "ro", "rw", "sync",
-	"lazytime", "depth ", "DEPTH", "dep", "fanout\x01", "", "=", "files=",
-};
-
-static const char * const values[] = {
-	"0", "1", "2", "3", "8", "31", "32", "33", "4095", "4096", "4097",
-	"1048576", "1048577", "3600000", "3600001", "4294967295", "4294967296",
-	"18446744073709551616", "99999999999999999999999", "-1", "+1", "0x10",
-	"010", "1e3", " 1", "1 ", "", "\xff\xfe", "caf\xc3\xa9", "1,", "=1",
-};
-
-static const char *any_value(void)
-{
-	return values[below(ARRAY_SIZE(values))];
-}
-
-/* Appends a random key[=value] to @s (at most @max bytes long). */
-static void append_option(char *s, size_t max)
-{
-	size_t len = strlen(s);
-	char value[96];
-	const char *key = keys[below(ARRAY_SIZE(keys))];
-	unsigned int i, n;
-
-	switch (below(4)) {
-	case 0:
-		snprintf(value, sizeof(value), "%llu", (unsigned long long)rnd() >> below(64));
-		break;
-	case 1:
-		n = below(sizeof(value) - 1);
-		for (i = 0; i < n; i++)
-			value[i] = 1 + below(255);
-		value[n] = '\0';
-		break;
-	default:
-		snprintf(value, sizeof(value), "%s", any_value());
-	}
-	snprintf(s + len, max - len, "%s%s%s%s", len ? "," : "", key,
-		 below(5) ? "=" : "", below(5) ? value : "");
-}
-
-/* A random or mutated option string. */
-static void make_options(char *s, size_t max)
-{
-	unsigned int i, n = below(6);
-	size_t len;
-
-	s[0] = '\0';
-	for (i = 0; i < n; i++)
-		append_option(s, max);
-	len = strlen(s);
-	switch (below(6)) {
-	case 0: /* a byte flipped */
-		if (len)
-			s[below(len)] = 1 + below(255);
-		break;
-	case 1: /* cut short */
-		s[below(len + 1)] = '\0';
-		break;
-	case 2: /* long: past fsconfig's 256 and mount(2)'s page */
-		n = below(max - len);
-		memset(s + len, "a,=9"[below(4)], n);
-		s[len + n] = '\0';
-		break;
-	}
-}
-
-static const unsigned int shrinkfs_ioctls[] = {
-	SHRINKFS_IOC_SHRINK, SHRINKFS_IOC_BUMP_GENERATION, SHRINKFS_IOC_REAP,
-	SHRINKFS_IOC_EXPIRE, SHRINKFS_IOC_STATS,
-};
-
-/*
- * Whether the VFS may answer @cmd itself (do_vfs_ioctl(), file_ioctl())
- * before shrinkfs sees it: the FIO* ('T'), XFS-heritage ('X'), FS_IOC_*
- * ('f'), clone (0x94) and fs-info (0x15) types, FIBMAP and FIGETBSZ. Those
- * are the VFS's to get right, and are not drawn.
- */
-static bool vfs_ioctl(unsigned int cmd)
-{
-	unsigned int type = _IOC_TYPE(cmd);
-
-	return type == 'T' || type == 'X' || type == 'f' || type == 0x94 ||
-	       type == 0x15 || (type == 0 && _IOC_NR(cmd) <= 2);
-}
-
-/* Argument pointers and values worth trying, set up once. */
-struct arguments {
-	char *buffer;		/* a writable page */
-	char *read_only;	/* a read-only page */
-	char *unmapped;		/* an address with nothing mapped */
-};
-
-static unsigned long make_arg(const struct arguments *a)
-{
-	switch (below(10)) {
-	case 0: return 0;
-	case 1: return 1 + below(3);	/* a reaper hold of a few ms */
-	case 2: return 1001;
-	case 3: return -1UL;
-	case 4: return (unsigned long)a->buffer;
-	case 5: return (unsigned long)a->buffer + 1 + below(7);	/* misaligned */
-	case 6: return (unsigned long)a->read_only;
-	case 7: return (unsigned long)a->unmapped;
-	case 8: return 0xffffffff81000000UL + below(1 << 20);	/* the kernel's */
-	default: return rnd();
-	}
-}
-
-static unsigned int make_cmd(void)
-{
-	unsigned int cmd;
-
-	switch (below(4)) {
-	case 0:
-	case 1:
-		return shrinkfs_ioctls[below(ARRAY_SIZE(shrinkfs_ioctls))];
-	case 2: /* shrinkfs's type, any number, direction and size */
-		return _IOC(below(4), SHRINKFS_IOC_MAGIC, below(16), below(1 << 14));
-	default:
-		do
-			cmd = rnd();
-		while (vfs_ioctl(cmd));
-		return cmd;
-	}
-}
 
 /* What the fixture opens for ioctls, in order. */
 static const char * const ioctl_targets[] = { "the root", "a directory", "a file" };
@@ -238,28 +79,28 @@ static const char * const params[] = {
 };
 
 /* The next input of the stream. */
-static void make_input(struct input *in, const struct arguments *a)
+static void make_input(struct input *in, const struct fuzz_arguments *a)
 {
 	unsigned int i, n;
 
 	memset(in, 0, offsetof(struct input, text) + 1);
-	in->control = below(CONTROLS);
+	in->control = below(FUZZ_CONTROLS);
 	switch (in->control) {
-	case MOUNT:
-	case FSCONFIG:
-		make_options(in->text, sizeof(in->text));
+	case FUZZ_MOUNT:
+	case FUZZ_FSCONFIG:
+		fuzz_options(&rng, in->text, sizeof(in->text));
 		/* Mostly strings and flags; now and then another command. */
 		in->fsconfig_cmd = below(4) ? FSCONFIG_SET_STRING : below(9);
 		break;
-	case IOCTL:
-		in->cmd = make_cmd();
-		in->arg = make_arg(a);
+	case FUZZ_IOCTL:
+		in->cmd = fuzz_ioctl_cmd(&rng);
+		in->arg = fuzz_ioctl_arg(&rng, a);
 		in->target = below(3);
 		break;
-	case PARAM:
+	case FUZZ_PARAM:
 		in->target = below(ARRAY_SIZE(params));
 		if (below(2)) {
-			snprintf(in->text, sizeof(in->text), "%s", any_value());
+			snprintf(in->text, sizeof(in->text), "%s", fuzz_value(&rng));
 		} else {
 			n = below(64);
 			for (i = 0; i < n; i++)
@@ -270,7 +111,7 @@ static void make_input(struct input *in, const struct arguments *a)
 	default:
 		in->write = below(4) == 0;
 		in->offset = below(4) ? (long long)below(8192) : (long long)rnd();
-		snprintf(in->text, sizeof(in->text), "%s", any_value());
+		snprintf(in->text, sizeof(in->text), "%s", fuzz_value(&rng));
 	}
 }
 
@@ -293,19 +134,19 @@ static const char *printable(const char *s, size_t max)
 static void describe(const struct input *in, char *buf, size_t len)
 {
 	switch (in->control) {
-	case MOUNT:
+	case FUZZ_MOUNT:
 		snprintf(buf, len, "mount(2) options \"%s\" (%zu bytes)",
 			 printable(in->text, 120), strlen(in->text));
 		break;
-	case FSCONFIG:
+	case FUZZ_FSCONFIG:
 		snprintf(buf, len, "fsconfig command %u, \"%s\" (%zu bytes)", in->fsconfig_cmd,
 			 printable(in->text, 120), strlen(in->text));
 		break;
-	case IOCTL:
+	case FUZZ_IOCTL:
 		snprintf(buf, len, "ioctl 0x%08x arg 0x%lx on %s", in->cmd, in->arg,
 			 ioctl_targets[in->target]);
 		break;
-	case PARAM:
+	case FUZZ_PARAM:
 		snprintf(buf, len, "%s <- \"%s\"", params[in->target], printable(in->text, 120));
 		break;
 	default:
@@ -323,7 +164,7 @@ struct bounds {
 
 /* One worker's results: per control, successes and each errno's count. */
 struct tally {
-	unsigned long ok[CONTROLS], failed[CONTROLS][8];
+	unsigned long ok[FUZZ_CONTROLS], failed[FUZZ_CONTROLS][8];
 	unsigned long inputs, bad;
 };
 
@@ -333,85 +174,12 @@ struct fuzzer {
 	char other[96];
 	char stats[96];
 	int fds[3];
-	struct arguments args;
+	struct fuzz_arguments args;
 	char saved[ARRAY_SIZE(params)][32];
 	unsigned int workers;
 	/* Shared with the workers, one each. */
 	struct tally *tallies;
 };
-
-/*
- * Looks at the new mount on @f->other and unmounts it: 0 or -errno. One that
- * will not go is detached, so it cannot pile up under the next.
- */
-static int check_and_umount(struct fuzzer *f)
-{
-	struct stat st;
-	int ret = stat(f->other, &st) ? -errno : 0;
-
-	if (umount(f->other)) {
-		if (!ret)
-			ret = -errno;
-		umount2(f->other, MNT_DETACH);
-	}
-	return ret;
-}
-
-static int run_mount(struct fuzzer *f, const struct input *in)
-{
-	if (mount("none", f->other, "shrinkfs", 0, in->text))
-		return -errno;
-	return check_and_umount(f) ? -EIO : 0;
-}
-
-/*
- * The text as fsconfig() calls on one context: each comma-separated item a
- * call of the input's command (key and value split at the first '='), then
- * the context created and mounted. The first refusal ends the input.
- */
-static int run_fsconfig(struct fuzzer *f, const struct input *in)
-{
-	char text[TEXT_MAX], *item, *rest = text, *value;
-	int fs, mnt, ret = 0;
-
-	fs = syscall(__NR_fsopen, "shrinkfs", FSOPEN_CLOEXEC);
-	if (fs < 0)
-		return -errno;
-	snprintf(text, sizeof(text), "%s", in->text);
-	while (!ret && (item = strsep(&rest, ","))) {
-		value = strchr(item, '=');
-		if (value)
-			*value++ = '\0';
-		switch (in->fsconfig_cmd) {
-		case FSCONFIG_SET_FLAG:
-		case FSCONFIG_CMD_CREATE:
-		case FSCONFIG_CMD_RECONFIGURE:
-			value = NULL;
-			break;
-		}
-		ret = syscall(__NR_fsconfig, fs, in->fsconfig_cmd, item, value,
-			      in->fsconfig_cmd == FSCONFIG_SET_BINARY && value ?
-			      (int)strlen(value) + 1 : in->fsconfig_cmd == FSCONFIG_SET_FD ?
-			      (int)below(64) : 0) ? -errno : 0;
-	}
-	if (!ret)
-		ret = syscall(__NR_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) ? -errno : 0;
-	if (!ret) {
-		/* A context that was created mounts; anything else is wrong. */
-		mnt = syscall(__NR_fsmount, fs, FSMOUNT_CLOEXEC, 0);
-		ret = mnt < 0 ? -EIO : 0;
-		if (!ret) {
-			ret = syscall(__NR_move_mount, mnt, "", AT_FDCWD, f->other,
-				      MOVE_MOUNT_F_EMPTY_PATH) ? -EIO : 0;
-			/* The fd holds the mount: closed, it can be unmounted. */
-			close(mnt);
-			if (!ret && check_and_umount(f))
-				ret = -EIO;
-		}
-	}
-	close(fs);
-	return ret;
-}
 
 static int run_param(struct fuzzer *f, const struct input *in)
 {
@@ -442,13 +210,13 @@ static int run_sysfs(struct fuzzer *f, const struct input *in)
 static int run_input(struct fuzzer *f, const struct input *in)
 {
 	switch (in->control) {
-	case MOUNT:
-		return run_mount(f, in);
-	case FSCONFIG:
-		return run_fsconfig(f, in);
-	case IOCTL:
+	case FUZZ_MOUNT:
+		return fuzz_mount_legacy(f->other, in->text);
+	case FUZZ_FSCONFIG:
+		return fuzz_mount_new(&rng, f->other, in->fsconfig_cmd, in->text);
+	case FUZZ_IOCTL:
 		return ioctl(f->fds[in->target], in->cmd, in->arg) < 0 ? -errno : 0;
-	case PARAM:
+	case FUZZ_PARAM:
 		return run_param(f, in);
 	default:
 		return run_sysfs(f, in);
@@ -456,7 +224,8 @@ static int run_input(struct fuzzer *f, const struct input *in)
 }
 
 /* Counts @ret for control @c; false if it is not an errno the control may give. */
-static bool record(struct tally *t, enum control c, int ret, const int allowed[CONTROLS][8])
+static bool record(struct tally *t, enum fuzz_control c, int ret,
+		   const int allowed[FUZZ_CONTROLS][8])
 {
 	unsigned int i;
 
@@ -482,7 +251,7 @@ static struct tally total(const struct fuzzer *f)
 	for (w = 0; w < f->workers; w++) {
 		const struct tally *t = &f->tallies[w];
 
-		for (c = 0; c < CONTROLS; c++) {
+		for (c = 0; c < FUZZ_CONTROLS; c++) {
 			sum.ok[c] += t->ok[c];
 			for (i = 0; i < 8; i++)
 				sum.failed[c][i] += t->failed[c][i];
@@ -493,14 +262,15 @@ static struct tally total(const struct fuzzer *f)
 	return sum;
 }
 
-static void print_tally(const struct tally *t, const int allowed[CONTROLS][8])
+static void print_tally(const struct tally *t, const int allowed[FUZZ_CONTROLS][8])
 {
 	char line[512];
 	unsigned int c, i;
 	int o;
 
-	for (c = 0; c < CONTROLS; c++) {
-		o = snprintf(line, sizeof(line), "%s: success %lu", control_names[c], t->ok[c]);
+	for (c = 0; c < FUZZ_CONTROLS; c++) {
+		o = snprintf(line, sizeof(line), "%s: success %lu", fuzz_control_names[c],
+			     t->ok[c]);
 		for (i = 0; i < 8 && allowed[c][i]; i++)
 			o += snprintf(line + o, sizeof(line) - o, ", %s %lu",
 				      strerrorname_np(allowed[c][i]), t->failed[c][i]);
@@ -574,13 +344,7 @@ FIXTURE_SETUP(fuzz)
 		snprintf(path, sizeof(path), "/sys/module/shrinkfs/parameters/%s", params[i]);
 		ASSERT_LT(0, shrinkfs_read_text(path, f->saved[i], sizeof(f->saved[i])));
 	}
-	f->args.buffer = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, f->args.buffer);
-	f->args.read_only = f->args.buffer + 4096;
-	f->args.unmapped = f->args.buffer + 2 * 4096;
-	ASSERT_EQ(0, mprotect(f->args.read_only, 4096, PROT_READ));
-	ASSERT_EQ(0, munmap(f->args.unmapped, 4096));
+	ASSERT_EQ(0, fuzz_arguments_map(&f->args));
 }
 
 FIXTURE_TEARDOWN(fuzz)
@@ -605,7 +369,7 @@ FIXTURE_TEARDOWN(fuzz)
  * number is @w modulo their count, judging each with @allowed.
  */
 static void fuzz_loop(struct __test_metadata *_metadata, struct fuzzer *f,
-		      const int allowed[CONTROLS][8], unsigned int w, const struct bounds *b)
+		      const int allowed[FUZZ_CONTROLS][8], unsigned int w, const struct bounds *b)
 {
 	double start = shrinkfs_seconds(CLOCK_MONOTONIC), now, shown = start;
 	struct tally *t = &f->tallies[w], sum;
@@ -647,7 +411,7 @@ static void fuzz_loop(struct __test_metadata *_metadata, struct fuzzer *f,
 
 TEST_F_TIMEOUT(fuzz, inputs, FUZZ_TIMEOUT_S)
 {
-	const int (*allowed)[8] = variant->unprivileged ? user_errnos : root_errnos;
+	const int (*allowed)[8] = variant->unprivileged ? fuzz_user_errnos : fuzz_root_errnos;
 	/* The unprivileged case gets a tenth of the run. */
 	unsigned long share = variant->unprivileged ? 10 : 1;
 	struct bounds b = {

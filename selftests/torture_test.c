@@ -19,7 +19,17 @@
  *             whose dentries expire (expire_ms=), disposing of the expired,
  *             unused ones without a reference, when the kernel exports
  *             d_dispose_if_unused();
- *   umounter  umount (EBUSY counted), lazy umount and mount again.
+ *   umounter  umount (EBUSY counted), lazy umount and mount again;
+ * and, when asked for (TORTURE_FAULTS, TORTURE_FUZZ), where the scheduler
+ * puts them:
+ *   faults    lookups, reads, listings, shrinks, sysfs reads and mounts,
+ *             each meeting an allocation failure at a random n-th slab
+ *             allocation of the call (fail-nth); each must end as it would
+ *             without, or in ENOMEM;
+ *   fuzz      fuzz_test's inputs (mount options through both mount APIs,
+ *             ioctl numbers and arguments, sysfs reads and writes) on the
+ *             torture's mounts; each must end in success or an errno of its
+ *             control.
  * The run is cut into rounds; between rounds everything is unmounted and
  * the module reloaded. The module's race_delay_us widens its race windows.
  * Each round also places the threads on the CPUs its own way: where the
@@ -42,7 +52,8 @@
  * (default: from the clock; printed), TORTURE_ROUND (seconds per round,
  * default 15), TORTURE_PROGRESS (seconds between progress lines, default 10),
  * TORTURE_RACE_DELAYS (the race_delay_us values a round draws from,
- * comma-separated, default 0,10,50,200; "0" runs without widened windows).
+ * comma-separated, default 0,10,50,200; "0" runs without widened windows),
+ * TORTURE_FAULTS and TORTURE_FUZZ (1: start that thread).
  * The same seed gives every thread the same sequence of operations; how the
  * threads interleave is the scheduler's.
  */
@@ -64,13 +75,25 @@
 
 #include "kselftest_harness.h"
 
+#include "fault_injection.h"
+#include "fuzz_inputs.h"
 #include "shrinkfs_uapi.h"
 #include "shrinkfs_util.h"
 
 #define MOUNTS		3
 #define WALKERS		4
 /* Walkers, shrinker, subtree shrinker, umounter, reaper, expiry. */
-#define THREADS		(WALKERS + 5)
+#define FORCE_THREADS	(WALKERS + 5)
+/* And the fault and fuzz threads. */
+#define THREADS		(FORCE_THREADS + 2)
+/*
+ * The n-th allocation of a call fails for n up to these: a lookup, read or
+ * listing makes fewer (faults_test counts them), a mount up to ~190 under
+ * kmemleak.
+ */
+#define FAULT_NTH_MAX		24
+#define FAULT_NTH_MAX_MOUNT	200
+#define FAULT_OPTIONS	"depth=2,fanout=3,files=2"
 #define MAX_DURATION	(4 * 3600)
 #define CGROUP_ROOT	"/sys/fs/cgroup"
 #define PARAMS		"/sys/module/shrinkfs/parameters/"
@@ -85,6 +108,9 @@
 	"torture: calls %s %llu: wall p50 <= %.2f ms, p99 <= %.2f ms, max %.2f ms; of those >= %.0f ms, most on the CPU: %.0f%% (%.1f of %.1f ms)\n"
 #define PROGRESS_FORMAT \
 	"torture [%4.0f/%u s] round %u: %.0f lookups/s, drop_caches %llu, memory.reclaim %llu, shrink %llu, bumps %llu, reaps %llu (%llu dentries), expiry %llu (%llu dentries), umounts %llu (%llu busy, %llu lazy)\n"
+
+#define PROGRESS_FAULTS_FORMAT \
+	"torture [%4.0f/%u s] round %u: faults taken %llu (%llu ENOMEM), fuzz inputs %llu (%llu refused)\n"
 
 /* race_delay_us and reap_interval_ms of a round: one of these each. */
 #define RACE_DELAYS_DEFAULT	"0,10,50,200"
@@ -150,7 +176,7 @@ enum op {
 	OP_DROP_CACHES, OP_MEMCG_RECLAIM, OP_MEMCG_SQUEEZE,
 	OP_SHRINK, OP_BUMP, OP_REAP, OP_REAPED, OP_EXPIRE, OP_EXPIRED,
 	OP_UMOUNT, OP_UMOUNT_BUSY, OP_UMOUNT_LAZY, OP_MOUNT,
-	OP_RELOAD,
+	OP_RELOAD, OP_FAULT_TAKEN, OP_FAULT_ENOMEM, OP_FUZZ, OP_FUZZ_REFUSED,
 	NR_OPS
 };
 
@@ -166,8 +192,25 @@ static const char * const op_names[NR_OPS] = {
 	[OP_EXPIRE] = "expiry passes", [OP_EXPIRED] = "dentries expired",
 	[OP_UMOUNT] = "umounts", [OP_UMOUNT_BUSY] = "umounts EBUSY",
 	[OP_UMOUNT_LAZY] = "lazy umounts", [OP_MOUNT] = "mounts",
-	[OP_RELOAD] = "module reloads",
+	[OP_RELOAD] = "module reloads", [OP_FAULT_TAKEN] = "faults taken",
+	[OP_FAULT_ENOMEM] = "faults ending ENOMEM", [OP_FUZZ] = "fuzz inputs",
+	[OP_FUZZ_REFUSED] = "fuzz inputs refused",
 };
+
+/* What the fault thread makes an allocation of fail. */
+enum fault_op {
+	FAULT_LOOKUP, FAULT_READ, FAULT_GETDENTS, FAULT_SHRINK, FAULT_STATS,
+	FAULT_MOUNT, NR_FAULT_OPS
+};
+
+static const char * const fault_op_names[NR_FAULT_OPS] = {
+	[FAULT_LOOKUP] = "lookup", [FAULT_READ] = "open+read",
+	[FAULT_GETDENTS] = "getdents", [FAULT_SHRINK] = "shrink ioctl",
+	[FAULT_STATS] = "sysfs stats read", [FAULT_MOUNT] = "mount",
+};
+
+/* What the fuzz thread draws. */
+enum fuzz_op { FUZZ_OP_IOCTL, FUZZ_OP_MOUNT, FUZZ_OP_FSCONFIG, FUZZ_OP_SYSFS, NR_FUZZ_OPS };
 
 /* What the module counted, summed over every superblock of the run. */
 enum module_counter {
@@ -237,6 +280,11 @@ struct torture {
 	char mnt[MOUNTS][96];
 	bool reaper;
 	bool expiry;
+	/* The optional threads, the fault thread's failslab, the fuzzer's pointers. */
+	bool faults, fuzz;
+	struct failslab failslab;
+	struct fuzz_arguments fuzz_args;
+	char fault_mnt[96], fuzz_mnt[96];
 	/* 10 ms waits for the module to become idle after the rounds. */
 	unsigned int unload_waits;
 	bool memcg;
@@ -778,17 +826,19 @@ static int mount_one(struct torture *t, unsigned int m)
 static void cycle_mount(struct worker *w, unsigned int m, bool lazy)
 {
 	struct torture *t = w->t;
-	struct stat st, parent;
+	struct stat st, parent, dir;
 	char sysfs[96];
 	int ret;
 
-	/* Only one thread mounts: what is not mounted now stays so. */
+	/* Only this thread mounts there: what is not mounted now stays so. */
 	if (stat(t->dir, &parent) || stat(t->mnt[m], &st) ||
 	    st.st_dev == parent.st_dev)
 		return;
 	collect_module_counters(t, t->mnt[m]);
 	snprintf(sysfs, sizeof(sysfs), "/sys/fs/shrinkfs/%u:%u",
 		 major(st.st_dev), minor(st.st_dev));
+	if (stat(sysfs, &dir))
+		fail(t, "%s: %s", sysfs, strerror(errno));
 	force_enter(w, F_UMOUNT);
 	ret = umount2(t->mnt[m], lazy ? MNT_DETACH : 0);
 	force_leave(w, F_UMOUNT);
@@ -799,8 +849,12 @@ static void cycle_mount(struct worker *w, unsigned int m, bool lazy)
 		return;
 	}
 	count(w, lazy ? OP_UMOUNT_LAZY : OP_UMOUNT, 1);
-	/* Nothing pinned a plainly unmounted superblock: kill_sb ran. */
-	if (!lazy && stat(sysfs, &st) == 0)
+	/*
+	 * Nothing pinned a plainly unmounted superblock: kill_sb ran. Its
+	 * device number may already be the fault or fuzz thread's next mount's,
+	 * but not its sysfs directory.
+	 */
+	if (!lazy && stat(sysfs, &st) == 0 && st.st_ino == dir.st_ino)
 		fail(t, "%s outlived the umount of %s", sysfs, t->mnt[m]);
 	pause_up_to(w, 20000);
 	if (mount_one(t, m))
@@ -817,6 +871,229 @@ static void *umounter(void *arg)
 	while (!stopping(t)) {
 		cycle_mount(w, below(w, MOUNTS), below(w, 10) < 3);
 		pause_up_to(w, 200000);
+	}
+	return NULL;
+}
+
+/* The sysfs stats file of the superblock @root is on, into @path. */
+static void stats_path(int root, char *path, size_t len)
+{
+	struct stat st;
+
+	if (fstat(root, &st))
+		st.st_dev = 0;
+	snprintf(path, len, "/sys/fs/shrinkfs/%u:%u/stats", major(st.st_dev),
+		 minor(st.st_dev));
+}
+
+/*
+ * One call of the fault thread's @op on mount @m (its root open as @root)
+ * with the thread's @n-th allocation failing: 0 or -errno, -EIO when what it
+ * read is wrong. Sets @expected to what the call gives without a failure.
+ */
+static int faulty_call(struct worker *w, enum fault_op op, unsigned int m, int root,
+		       int fail_nth, unsigned int n, int *expected)
+{
+	struct torture *t = w->t;
+	char rel[160], path[160], want[256], got[256];
+	unsigned int level, entries = 0;
+	int fd = -1, ret;
+	char kind = random_node(w, m, rel, sizeof(rel), &level);
+	struct stat st;
+	ssize_t len;
+	DIR *dir;
+
+	*expected = kind == 'x' ? -ENOENT : 0;
+	if ((op == FAULT_READ && kind != 'f') || (op == FAULT_GETDENTS && kind != 'd'))
+		op = FAULT_LOOKUP;
+	if (op == FAULT_SHRINK) {
+		*expected = 0;
+		fd = kind == 'd' ? openat(root, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	}
+	if (op == FAULT_STATS || op == FAULT_MOUNT)
+		*expected = 0;
+	if (op == FAULT_STATS)
+		stats_path(root, path, sizeof(path));
+	if (fail_nth_arm(fail_nth, n))
+		return -errno;
+	switch (op) {
+	case FAULT_LOOKUP:
+		ret = fstatat(root, rel, &st, 0) ? -errno : 0;
+		break;
+	case FAULT_READ:
+		fd = openat(root, rel, O_RDONLY | O_CLOEXEC);
+		len = fd < 0 ? -1 : read(fd, got, sizeof(got) - 1);
+		ret = len < 0 ? -errno : 0;
+		snprintf(want, sizeof(want), "/%s\n", rel);
+		if (!ret && ((size_t)len != strlen(want) || memcmp(got, want, len)))
+			ret = -EIO;
+		break;
+	case FAULT_GETDENTS:
+		fd = openat(root, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		dir = fd < 0 ? NULL : fdopendir(fd);
+		ret = dir ? 0 : -errno;
+		errno = 0;
+		while (dir && readdir(dir))
+			entries++;
+		if (dir) {
+			ret = errno ? -errno : 0;
+			closedir(dir);
+			fd = -1;
+		}
+		if (!ret && entries != listing_size(&geometries[m], level))
+			ret = -EIO;
+		break;
+	case FAULT_SHRINK:
+		ret = ioctl(fd >= 0 ? fd : root, SHRINKFS_IOC_SHRINK, 0) ? -errno : 0;
+		break;
+	case FAULT_STATS:
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		ret = fd < 0 || read(fd, got, sizeof(got)) < 0 ? -errno : 0;
+		break;
+	default:
+		ret = mount("none", t->fault_mnt, "shrinkfs", 0,
+			    t->expiry && below(w, 2) ? FAULT_OPTIONS ",expire_ms=20" :
+			    FAULT_OPTIONS) ? -errno : 0;
+		break;
+	}
+	/* Disarmed before anything else runs. */
+	if (fail_nth_taken(fail_nth) == 1) {
+		count(w, OP_FAULT_TAKEN, 1);
+		count(w, OP_FAULT_ENOMEM, ret == -ENOMEM);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (op == FAULT_MOUNT && !ret && umount2(t->fault_mnt, 0))
+		fail(t, "faults: umount %s: %s", t->fault_mnt, strerror(errno));
+	return ret;
+}
+
+/*
+ * The fault thread: its calls meet an allocation failure at a random n-th
+ * allocation while the other forces run, and must end as they would
+ * without it, or in ENOMEM.
+ */
+static void *faulter(void *arg)
+{
+	struct worker *w = arg;
+	struct torture *t = w->t;
+	int fail_nth = fail_nth_open(), expected, ret;
+
+	if (fail_nth < 0) {
+		fail(t, "faults: fail-nth: %s", strerror(errno));
+		return NULL;
+	}
+	while (!stopping(t)) {
+		enum fault_op op = below(w, NR_FAULT_OPS);
+		unsigned int m = below(w, MOUNTS);
+		unsigned int n = 1 + below(w, op == FAULT_MOUNT ? FAULT_NTH_MAX_MOUNT :
+					  FAULT_NTH_MAX);
+		int root = open_root(t, m);
+
+		if (root < 0) {
+			count(w, OP_GONE, 1);
+			continue;
+		}
+		ret = faulty_call(w, op, m, root, fail_nth, n, &expected);
+		close(root);
+		if (ret != expected && ret != -ENOMEM)
+			fail(t, "faults: %s on mount %u, allocation %u failing: %s, not %s/ENOMEM",
+			     fault_op_names[op], m, n, ret ? strerror(-ret) : "success",
+			     expected ? strerror(-expected) : "success");
+		pause_up_to(w, 2000);
+	}
+	close(fail_nth);
+	return NULL;
+}
+
+/*
+ * One fuzz input on mount @m (its root open as @root): 0 or -errno, and
+ * its control; @what describes it.
+ */
+static int fuzz_call(struct worker *w, unsigned int m, int root, enum fuzz_control *control,
+		     char *what, size_t len)
+{
+	struct torture *t = w->t;
+	char text[FUZZ_TEXT_MAX], rel[160], path[160];
+	unsigned int level, cmd;
+	unsigned long arg;
+	long long offset;
+	bool write;
+	int fd, ret;
+
+	switch (below(w, NR_FUZZ_OPS)) {
+	case FUZZ_OP_IOCTL:
+		*control = FUZZ_IOCTL;
+		if (random_node(w, m, rel, sizeof(rel), &level) == 'x')
+			snprintf(rel, sizeof(rel), ".");
+		cmd = fuzz_ioctl_cmd(&w->rng);
+		arg = fuzz_ioctl_arg(&w->rng, &t->fuzz_args);
+		snprintf(what, len, "ioctl 0x%08x arg 0x%lx on %s of mount %u", cmd, arg, rel, m);
+		fd = openat(root, rel, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -EIO;
+		ret = ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+		close(fd);
+		return ret;
+	case FUZZ_OP_MOUNT:
+		*control = FUZZ_MOUNT;
+		fuzz_options(&w->rng, text, sizeof(text));
+		snprintf(what, len, "mount(2) options of %zu bytes", strlen(text));
+		return fuzz_mount_legacy(t->fuzz_mnt, text);
+	case FUZZ_OP_FSCONFIG:
+		*control = FUZZ_FSCONFIG;
+		fuzz_options(&w->rng, text, sizeof(text));
+		cmd = below(w, 4) ? FSCONFIG_SET_STRING : below(w, 9);
+		snprintf(what, len, "fsconfig command %u, %zu bytes", cmd, strlen(text));
+		return fuzz_mount_new(&w->rng, t->fuzz_mnt, cmd, text);
+	default:
+		*control = FUZZ_SYSFS;
+		stats_path(root, path, sizeof(path));
+		write = below(w, 4) == 0;
+		offset = below(w, 4) ? (long long)below(w, 8192) : (long long)fuzz_rnd(&w->rng);
+		snprintf(text, sizeof(text), "%s", fuzz_value(&w->rng));
+		snprintf(what, len, "stats %s at %lld of mount %u", write ? "write" : "read",
+			 offset, m);
+		fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (write)
+			ret = pwrite(fd, text, strlen(text), offset) < 0 ? -errno : 0;
+		else
+			ret = pread(fd, text, sizeof(text), offset) < 0 ? -errno : 0;
+		close(fd);
+		return ret;
+	}
+}
+
+/*
+ * The fuzz thread: fuzz_test's inputs on the torture's mounts and a mount
+ * point of its own, while the other forces run; each must end in success
+ * or an errno of its control.
+ */
+static void *fuzzer(void *arg)
+{
+	struct worker *w = arg;
+	struct torture *t = w->t;
+	enum fuzz_control control;
+	char what[256];
+	int ret;
+
+	while (!stopping(t)) {
+		unsigned int m = below(w, MOUNTS);
+		int root = open_root(t, m);
+
+		if (root < 0) {
+			count(w, OP_GONE, 1);
+			continue;
+		}
+		ret = fuzz_call(w, m, root, &control, what, sizeof(what));
+		close(root);
+		count(w, OP_FUZZ, 1);
+		count(w, OP_FUZZ_REFUSED, ret != 0);
+		if (!fuzz_allowed(fuzz_root_errnos[control], ret))
+			fail(t, "fuzz: %s: %s", what, strerrorname_np(-ret));
+		pause_up_to(w, 2000);
 	}
 	return NULL;
 }
@@ -895,6 +1172,10 @@ static void print_progress(struct torture *t, const unsigned long long *before,
 		       total(t, before, OP_EXPIRE), total(t, before, OP_EXPIRED),
 		       total(t, before, OP_UMOUNT), total(t, before, OP_UMOUNT_BUSY),
 		       total(t, before, OP_UMOUNT_LAZY));
+	if (t->faults || t->fuzz)
+		ksft_print_msg(PROGRESS_FAULTS_FORMAT, elapsed, t->duration, round,
+			       total(t, before, OP_FAULT_TAKEN), total(t, before, OP_FAULT_ENOMEM),
+			       total(t, before, OP_FUZZ), total(t, before, OP_FUZZ_REFUSED));
 }
 
 /* Puts the test into a memory cgroup of its own, if the kernel has them. */
@@ -940,6 +1221,7 @@ FIXTURE_SETUP(torture)
 	t->seed = env_uint("TORTURE_SEED", (unsigned int)(time(NULL) ^ getpid()));
 	t->round_seconds = env_uint("TORTURE_ROUND", 15);
 	t->progress_seconds = env_uint("TORTURE_PROGRESS", 10);
+	t->fuzz = env_uint("TORTURE_FUZZ", 0);
 	ASSERT_TRUE(parse_race_delays(t)) {
 		TH_LOG("TORTURE_RACE_DELAYS=%s: want up to %d values 0..1000, comma-separated",
 		       getenv("TORTURE_RACE_DELAYS"), MAX_RACE_DELAYS);
@@ -962,9 +1244,26 @@ FIXTURE_SETUP(torture)
 	ASSERT_EQ(0, shrinkfs_reclaim_dentries());
 	self->dentries = shrinkfs_proc_first_field("/proc/sys/fs/dentry-state");
 	self->inodes = shrinkfs_proc_first_field("/proc/sys/fs/inode-nr");
+	snprintf(t->fault_mnt, sizeof(t->fault_mnt), "%s/faults", t->dir);
+	snprintf(t->fuzz_mnt, sizeof(t->fuzz_mnt), "%s/fuzz", t->dir);
+	ASSERT_EQ(0, mkdir(t->fault_mnt, 0755));
+	ASSERT_EQ(0, mkdir(t->fuzz_mnt, 0755));
+	if (t->fuzz)
+		ASSERT_EQ(0, fuzz_arguments_map(&t->fuzz_args));
 	t->memcg = enter_memcg(t);
 	ksft_print_msg("torture: memory cgroup %s\n",
 		       t->memcg ? t->cgroup : "unavailable: drop_caches only");
+	/* Last: a failed setup has no teardown to disarm it. */
+	if (env_uint("TORTURE_FAULTS", 0)) {
+		const char *why = failslab_arm(&t->failslab);
+
+		ASSERT_EQ(NULL, why) {
+			TH_LOG("TORTURE_FAULTS: %s", why);
+		}
+		t->faults = true;
+	}
+	ksft_print_msg("torture: fault thread %s, fuzz thread %s\n", t->faults ? "on" : "off",
+		       t->fuzz ? "on" : "off");
 }
 
 FIXTURE_TEARDOWN(torture)
@@ -976,7 +1275,13 @@ FIXTURE_TEARDOWN(torture)
 		umount2(t->mnt[m], MNT_DETACH);
 		rmdir(t->mnt[m]);
 	}
+	umount2(t->fault_mnt, MNT_DETACH);
+	umount2(t->fuzz_mnt, MNT_DETACH);
+	rmdir(t->fault_mnt);
+	rmdir(t->fuzz_mnt);
 	rmdir(t->dir);
+	if (t->faults)
+		failslab_restore(&t->failslab);
 	if (t->memcg)
 		leave_memcg(t);
 	shrinkfs_unload();
@@ -1041,7 +1346,7 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 	struct worker *setup = &t->workers[0];
 	unsigned int race_delay_us, reap_interval_ms = 0, expiry_interval_ms = 0;
 	char params[64], placement[64];
-	int cpus[THREADS];
+	int cpus[FORCE_THREADS];
 	enum placement how;
 	unsigned int m, i;
 	double last_progress = shrinkfs_seconds(CLOCK_MONOTONIC);
@@ -1051,7 +1356,7 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 	setup->rng = mix(((__u64)t->seed << 32) ^ ((__u64)round << 8));
 	race_delay_us = t->race_delays_us[below(setup, t->nr_race_delays)];
 	how = round_placements[below(setup, ARRAY_SIZE(round_placements))];
-	place(t, setup, how, cpus, THREADS, placement, sizeof(placement));
+	place(t, setup, how, cpus, FORCE_THREADS, placement, sizeof(placement));
 	if (how != PLACE_ONE_CPU && t->nr_cpus > 1)
 		t->spread_rounds++;
 	snprintf(params, sizeof(params), "race_delay_us=%u", race_delay_us);
@@ -1102,6 +1407,10 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 	i++;
 	if (t->expiry)
 		start(t, expirer, round, cpus[i]);
+	if (t->faults)
+		start(t, faulter, round, -1);
+	if (t->fuzz)
+		start(t, fuzzer, round, -1);
 	while (shrinkfs_seconds(CLOCK_MONOTONIC) < end && !has_failed(t)) {
 		usleep(100000);
 		if (shrinkfs_seconds(CLOCK_MONOTONIC) - last_progress >= t->progress_seconds) {
@@ -1213,6 +1522,12 @@ TEST_F_TIMEOUT(torture, run, MAX_DURATION + 600)
 		EXPECT_LT(0ULL, t->module[MC_REAPED]);
 	if (t->expiry)
 		EXPECT_LT(0ULL, t->module[MC_EXPIRY_DISPOSED]);
+	if (t->faults) {
+		EXPECT_LT(0ULL, sums[OP_FAULT_TAKEN]);
+		EXPECT_LT(0ULL, sums[OP_FAULT_ENOMEM]);
+	}
+	if (t->fuzz)
+		EXPECT_LT(0ULL, sums[OP_FUZZ]);
 
 	/*
 	 * The dcache and icache shrink back to where they were, unless

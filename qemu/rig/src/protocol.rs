@@ -88,6 +88,10 @@ pub mod param {
     pub const TORTURE_SEED: &str = "TORTURE_SEED";
     pub const TORTURE_ROUND: &str = "TORTURE_ROUND";
     pub const TORTURE_RACE_DELAYS: &str = "TORTURE_RACE_DELAYS";
+    /// `1`: the torture's fault thread (fail-nth) runs beside the forces.
+    pub const TORTURE_FAULTS: &str = "TORTURE_FAULTS";
+    /// `1`: the torture's fuzz thread runs beside the forces.
+    pub const TORTURE_FUZZ: &str = "TORTURE_FUZZ";
     pub const FUZZ_SEED: &str = "FUZZ_SEED";
     pub const FUZZ_DURATION: &str = "FUZZ_DURATION";
     pub const FUZZ_INPUTS: &str = "FUZZ_INPUTS";
@@ -218,6 +222,8 @@ mod tests {
             param::TORTURE_SEED,
             param::TORTURE_ROUND,
             param::TORTURE_RACE_DELAYS,
+            param::TORTURE_FAULTS,
+            param::TORTURE_FUZZ,
         ] {
             has(&format!("(\"{param}\""));
         }

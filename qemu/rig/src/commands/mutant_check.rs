@@ -227,6 +227,8 @@ impl Executor for Rig<'_> {
                 ),
                 load: None,
                 stop_at_splat: true,
+                faults: false,
+                fuzz: false,
             },
         )?;
         Ok(RunResult {

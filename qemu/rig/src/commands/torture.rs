@@ -43,6 +43,14 @@ pub struct TortureArgs {
     /// `--host-root` says otherwise).
     #[arg(long)]
     load: Option<String>,
+    /// Also run the fault thread: its calls meet an allocation failure
+    /// (fail-nth) while the forces run.
+    #[arg(long)]
+    faults: bool,
+    /// Also run the fuzz thread: fuzzed mount options, ioctls and sysfs
+    /// writes while the forces run.
+    #[arg(long)]
+    fuzz: bool,
 }
 
 /// Boot, guest init, kmemleak scans and the torture's own teardown on top of
@@ -111,10 +119,13 @@ pub struct TortureSpec<'a> {
     pub load: Option<&'a str>,
     /// Stop at the first splat (a campaign's question is whether and when).
     pub stop_at_splat: bool,
+    /// The optional fault and fuzz threads.
+    pub faults: bool,
+    pub fuzz: bool,
 }
 
 pub fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureOutcome> {
-    let append = format!(
+    let mut append = format!(
         "{} {}={} {}={} {}={} {}={}",
         mode::TORTURE,
         param::TORTURE_DURATION,
@@ -126,6 +137,14 @@ pub fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureO
         param::TORTURE_RACE_DELAYS,
         spec.race_delays
     );
+    for (on, param) in [
+        (spec.faults, param::TORTURE_FAULTS),
+        (spec.fuzz, param::TORTURE_FUZZ),
+    ] {
+        if on {
+            append.push_str(&format!(" {param}=1"));
+        }
+    }
     let mut files = vec![];
     let load_script = guest.out.join(spec.name).join("load-script");
     let mut guest = guest.clone();
@@ -189,8 +208,14 @@ pub fn torture(args: &TortureArgs) -> Result<ExitCode> {
         Some(load) => format!(" LOAD='{}'", load.replace('\'', "'\\''")),
         None => String::new(),
     };
+    let forces_knobs = match (args.faults, args.fuzz) {
+        (true, true) => " FAULTS=1 FUZZ=1",
+        (true, false) => " FAULTS=1",
+        (false, true) => " FUZZ=1",
+        (false, false) => "",
+    };
     let repeat = format!(
-        "make torture SEED={seed} DURATION={} CPUS={} RACE_DELAYS={} {}{load_knob}",
+        "make torture SEED={seed} DURATION={} CPUS={} RACE_DELAYS={}{forces_knobs} {}{load_knob}",
         args.duration, args.guest.cpus, args.race_delays, args.repeat_knobs
     );
     let outcome = run_torture(
@@ -204,6 +229,8 @@ pub fn torture(args: &TortureArgs) -> Result<ExitCode> {
             repeat: repeat.trim_end().to_string(),
             load: args.load.as_deref(),
             stop_at_splat: false,
+            faults: args.faults,
+            fuzz: args.fuzz,
         },
     )?;
     eprintln!("torture: report in {}", outcome.report_path.display());
