@@ -155,8 +155,8 @@ torture: module selftests
 		$(if $(RACE_DELAYS),--race-delays $(RACE_DELAYS)) \
 		$(if $(FAULTS),--faults) $(if $(FUZZ),--fuzz) --repeat-knobs "$(repeat_knobs)"
 
-# The fuzzer alone: INPUTS inputs as root (default 100000), or DURATION
-# seconds if given; SEED=n replays a run.
+# The fuzzer alone: INPUTS inputs as root (default 100000) and a tenth as
+# many as nobody, or DURATION seconds in all if given; SEED=n replays a run.
 INPUTS ?= 100000
 fuzz: module selftests
 	@$(RIG) fuzz $(guest_args) --append "kmemleak=on $(APPEND)" --inputs $(INPUTS) \

@@ -1,56 +1,87 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Allocation failures on demand, as syzkaller makes them: the calling
- * thread's n-th slab allocation from now fails (/proc/thread-self/fail-nth).
+ * thread's n-th slab or page allocation from now fails
+ * (/proc/thread-self/fail-nth).
  *
- * failslab skips allocations that may sleep unless told otherwise
- * (ignore-gfp-wait), and dumps a stack for each failure (verbose):
- * failslab_arm() switches both off for a test, failslab_restore() puts them
- * back. Only a thread that armed its fail-nth meets failures: failslab's
- * probability stays 0.
+ * failslab and fail_page_alloc skip allocations that may sleep unless told
+ * otherwise (ignore-gfp-wait), and dump a stack for each failure (verbose);
+ * the page allocator's spares single pages (min-order). fault_attrs_arm()
+ * switches all that off for a test, fault_attrs_restore() puts it back. Only a
+ * thread that armed its fail-nth meets failures: the probabilities stay 0.
  */
 #ifndef SHRINKFS_FAULT_INJECTION_H
 #define SHRINKFS_FAULT_INJECTION_H
 
 #include "shrinkfs_util.h"
 
-#define FAILSLAB	"/sys/kernel/debug/failslab/"
-#define FAILSLAB_KNOBS	2
+#define FAULTS_DEBUGFS	"/sys/kernel/debug/"
 
-static const char * const failslab_knobs[FAILSLAB_KNOBS] = { "ignore-gfp-wait", "verbose" };
-static const char * const failslab_armed[FAILSLAB_KNOBS] = { "N", "0" };
-
-/* The knobs' values before failslab_arm(). */
-struct failslab {
-	char saved[FAILSLAB_KNOBS][16];
+/* A knob of one of the fault attributes, and its value while armed. */
+struct fault_knob {
+	const char *path;
+	const char *armed;
 };
 
-/* Arms failslab for fail-nth: NULL, or why it cannot. */
-static inline const char *failslab_arm(struct failslab *fs)
+/*
+ * The slab's, then the page allocator's (min-order 0: single pages too);
+ * the second set only where the kernel has it (FAIL_PAGE_ALLOC).
+ */
+#define FAILSLAB_KNOBS	2
+#define FAULT_KNOBS	5
+static const struct fault_knob fault_knobs[FAULT_KNOBS] = {
+	{ "failslab/ignore-gfp-wait", "N" },
+	{ "failslab/verbose", "0" },
+	{ "fail_page_alloc/ignore-gfp-wait", "N" },
+	{ "fail_page_alloc/min-order", "0" },
+	{ "fail_page_alloc/verbose", "0" },
+};
+
+/* The knobs' values before fault_attrs_arm(), and how many it armed. */
+struct fault_attrs {
+	char saved[FAULT_KNOBS][16];
+	unsigned int armed;
+};
+
+static inline void fault_attrs_restore(const struct fault_attrs *fs)
+{
+	char path[128];
+	unsigned int i;
+
+	for (i = 0; i < fs->armed; i++) {
+		snprintf(path, sizeof(path), FAULTS_DEBUGFS "%s", fault_knobs[i].path);
+		shrinkfs_write_file(path, fs->saved[i]);
+	}
+}
+
+/*
+ * Arms failslab, and the page allocator's failures where the kernel has
+ * them, for fail-nth: NULL, or why it cannot.
+ */
+static inline const char *fault_attrs_arm(struct fault_attrs *fs)
 {
 	char path[128];
 	unsigned int i;
 
 	if (access("/proc/thread-self/fail-nth", W_OK))
 		return "no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)";
-	for (i = 0; i < FAILSLAB_KNOBS; i++) {
-		snprintf(path, sizeof(path), FAILSLAB "%s", failslab_knobs[i]);
+	fs->armed = access(FAULTS_DEBUGFS "fail_page_alloc", F_OK) ? FAILSLAB_KNOBS : FAULT_KNOBS;
+	for (i = 0; i < fs->armed; i++) {
+		snprintf(path, sizeof(path), FAULTS_DEBUGFS "%s", fault_knobs[i].path);
 		if (shrinkfs_read_text(path, fs->saved[i], sizeof(fs->saved[i])) < 0 ||
-		    shrinkfs_write_file(path, failslab_armed[i]))
+		    shrinkfs_write_file(path, fault_knobs[i].armed)) {
+			fs->armed = i;
+			fault_attrs_restore(fs);
 			return "no failslab knobs (FAILSLAB, FAULT_INJECTION_DEBUG_FS)";
+		}
 	}
 	return NULL;
 }
 
-static inline void failslab_restore(const struct failslab *fs)
+/* Whether page allocations fail too, not only slab ones. */
+static inline bool fault_attrs_pages(const struct fault_attrs *fs)
 {
-	char path[128];
-	unsigned int i;
-
-	for (i = 0; i < FAILSLAB_KNOBS; i++) {
-		snprintf(path, sizeof(path), FAILSLAB "%s", failslab_knobs[i]);
-		shrinkfs_write_file(path, fs->saved[i]);
-	}
+	return fs->armed == FAULT_KNOBS;
 }
 
 /* The calling thread's own fail-nth: an fd, or -1 with errno set. */

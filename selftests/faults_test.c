@@ -46,26 +46,26 @@
 
 struct injector {
 	int fail_nth;
-	struct failslab failslab;
+	struct fault_attrs attrs;
 };
 
-/* Opens the task's fail-nth and arms failslab: NULL, or why it cannot. */
+/* Opens the task's fail-nth and arms the fault attributes: NULL, or why not. */
 static const char *injector_start(struct injector *inj)
 {
-	const char *why = failslab_arm(&inj->failslab);
+	const char *why = fault_attrs_arm(&inj->attrs);
 
 	if (why)
 		return why;
 	inj->fail_nth = fail_nth_open();
 	if (inj->fail_nth >= 0)
 		return NULL;
-	failslab_restore(&inj->failslab);
+	fault_attrs_restore(&inj->attrs);
 	return "no /proc/thread-self/fail-nth";
 }
 
 static void injector_stop(struct injector *inj)
 {
-	failslab_restore(&inj->failslab);
+	fault_attrs_restore(&inj->attrs);
 	close(inj->fail_nth);
 }
 
@@ -406,8 +406,10 @@ static void take_every_failure(struct __test_metadata *_metadata, struct fixture
 	EXPECT_GE(MAX_POINTS, n) {
 		TH_LOG("%s: still failing at allocation %u", op->name, n);
 	}
-	ksft_print_msg("faults: %s: %u failure points: %u ENOMEM, %u absorbed (%s without)\n",
-		       op->name, points, enomem, points - enomem, errno_name(baseline));
+	ksft_print_msg("faults: %s: %u failure points (%s): %u ENOMEM, %u absorbed (%s without)\n",
+		       op->name, points,
+		       fault_attrs_pages(&f->inj.attrs) ? "slab and page" : "slab",
+		       enomem, points - enomem, errno_name(baseline));
 }
 
 FIXTURE(faults) {

@@ -12,8 +12,9 @@
  * find.
  *
  * Seeded and reproducible: the inputs are a function of FUZZ_SEED (printed)
- * alone; FUZZ_INPUTS (default 5000) or FUZZ_DURATION (seconds) bound a run,
- * the unprivileged case gets a tenth; FUZZ_ONLY=k runs input k alone, with
+ * alone; FUZZ_INPUTS (default 5000; the unprivileged case gets a tenth more)
+ * or FUZZ_DURATION (seconds in all: nine tenths as root, one as nobody)
+ * bound a run; FUZZ_ONLY=k runs input k alone, with
  * the same stream before it generated but not run. FUZZ_WORKERS processes
  * (default: one per online CPU) share the stream, input k going to worker
  * k modulo their number, so they also race each other.
@@ -21,6 +22,7 @@
 
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,6 +79,9 @@ static const char * const ioctl_targets[] = { "the root", "a directory", "a file
 static const char * const params[] = {
 	"race_delay_us", "evict_delay_ms", "reap_interval_ms", "expiry_interval_ms",
 };
+
+/* The parameter that makes others wait for seconds: params[EVICT_DELAY]. */
+#define EVICT_DELAY	1
 
 /* The next input of the stream. */
 static void make_input(struct input *in, const struct fuzz_arguments *a)
@@ -165,7 +170,25 @@ struct bounds {
 /* One worker's results: per control, successes and each errno's count. */
 struct tally {
 	unsigned long ok[FUZZ_CONTROLS], failed[FUZZ_CONTROLS][8];
+	/* Wall time in each control's calls: where a run's time goes. */
+	double seconds[FUZZ_CONTROLS];
 	unsigned long inputs, bad;
+};
+
+/* What the worker processes share, in memory they all map. */
+struct shared {
+	/*
+	 * Held for writing while an evict_delay_ms input runs, for reading by
+	 * every other input: a value that took (up to 10 s) holds until it is
+	 * written back, and an eviction in another worker meanwhile sleeps
+	 * for it (10 to 20 s with next to nothing done, every minute or so,
+	 * measured before this lock). The other parameters delay others by a
+	 * millisecond at most, and a lock for them all cost a third of the
+	 * inputs.
+	 */
+	pthread_rwlock_t evict_delay;
+	/* One per worker. */
+	struct tally tallies[WORKERS_MAX];
 };
 
 struct fuzzer {
@@ -177,8 +200,7 @@ struct fuzzer {
 	struct fuzz_arguments args;
 	char saved[ARRAY_SIZE(params)][32];
 	unsigned int workers;
-	/* Shared with the workers, one each. */
-	struct tally *tallies;
+	struct shared *shared;
 };
 
 static int run_param(struct fuzzer *f, const struct input *in)
@@ -249,10 +271,11 @@ static struct tally total(const struct fuzzer *f)
 	unsigned int w, c, i;
 
 	for (w = 0; w < f->workers; w++) {
-		const struct tally *t = &f->tallies[w];
+		const struct tally *t = &f->shared->tallies[w];
 
 		for (c = 0; c < FUZZ_CONTROLS; c++) {
 			sum.ok[c] += t->ok[c];
+			sum.seconds[c] += t->seconds[c];
 			for (i = 0; i < 8; i++)
 				sum.failed[c][i] += t->failed[c][i];
 		}
@@ -264,16 +287,23 @@ static struct tally total(const struct fuzzer *f)
 
 static void print_tally(const struct tally *t, const int allowed[FUZZ_CONTROLS][8])
 {
+	unsigned long inputs;
 	char line[512];
 	unsigned int c, i;
 	int o;
 
 	for (c = 0; c < FUZZ_CONTROLS; c++) {
+		inputs = t->ok[c];
 		o = snprintf(line, sizeof(line), "%s: success %lu", fuzz_control_names[c],
 			     t->ok[c]);
-		for (i = 0; i < 8 && allowed[c][i]; i++)
+		for (i = 0; i < 8 && allowed[c][i]; i++) {
+			inputs += t->failed[c][i];
 			o += snprintf(line + o, sizeof(line) - o, ", %s %lu",
 				      strerrorname_np(allowed[c][i]), t->failed[c][i]);
+		}
+		if (inputs)
+			snprintf(line + o, sizeof(line) - o, "; %.0f us each, %.0f s in all",
+				 t->seconds[c] * 1e6 / inputs, t->seconds[c]);
 		ksft_print_msg("fuzz: %s\n", line);
 	}
 }
@@ -311,6 +341,7 @@ FIXTURE_SETUP(fuzz)
 {
 	struct fuzzer *f = &self->f;
 	static const char * const files[] = { "", "/d1", "/d1/d2/f3" };
+	pthread_rwlockattr_t lock_attr;
 	char path[128];
 	struct stat st;
 	unsigned int i;
@@ -323,9 +354,15 @@ FIXTURE_SETUP(fuzz)
 	f->workers = env_number("FUZZ_WORKERS", sysconf(_SC_NPROCESSORS_ONLN));
 	ASSERT_LT(0U, f->workers);
 	ASSERT_GE(WORKERS_MAX, f->workers);
-	f->tallies = mmap(NULL, WORKERS_MAX * sizeof(*f->tallies), PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, f->tallies);
+	f->shared = mmap(NULL, sizeof(*f->shared), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, f->shared);
+	ASSERT_EQ(0, pthread_rwlockattr_init(&lock_attr));
+	ASSERT_EQ(0, pthread_rwlockattr_setpshared(&lock_attr, PTHREAD_PROCESS_SHARED));
+	/* Readers that keep coming would starve the evict_delay_ms inputs. */
+	ASSERT_EQ(0, pthread_rwlockattr_setkind_np(&lock_attr,
+						   PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP));
+	ASSERT_EQ(0, pthread_rwlock_init(&f->shared->evict_delay, &lock_attr));
 	/* A failed setup has no teardown: the harness ends the child. */
 	for (i = 0; i < f->workers; i++) {
 		other_of(f, i);
@@ -371,8 +408,8 @@ FIXTURE_TEARDOWN(fuzz)
 static void fuzz_loop(struct __test_metadata *_metadata, struct fuzzer *f,
 		      const int allowed[FUZZ_CONTROLS][8], unsigned int w, const struct bounds *b)
 {
-	double start = shrinkfs_seconds(CLOCK_MONOTONIC), now, shown = start;
-	struct tally *t = &f->tallies[w], sum;
+	double start = shrinkfs_seconds(CLOCK_MONOTONIC), now, shown = start, called;
+	struct tally *t = &f->shared->tallies[w], sum;
 	struct input in;
 	char what[320];
 	unsigned long k;
@@ -387,7 +424,14 @@ static void fuzz_loop(struct __test_metadata *_metadata, struct fuzzer *f,
 		make_input(&in, &f->args);
 		if (k % f->workers != w || (b->only >= 0 && k != (unsigned long)b->only))
 			continue;
+		if (in.control == FUZZ_PARAM && in.target == EVICT_DELAY)
+			pthread_rwlock_wrlock(&f->shared->evict_delay);
+		else
+			pthread_rwlock_rdlock(&f->shared->evict_delay);
+		called = shrinkfs_seconds(CLOCK_MONOTONIC);
 		ret = run_input(f, &in);
+		t->seconds[in.control] += shrinkfs_seconds(CLOCK_MONOTONIC) - called;
+		pthread_rwlock_unlock(&f->shared->evict_delay);
 		t->inputs++;
 		if (b->only >= 0) {
 			describe(&in, what, sizeof(what));
@@ -412,12 +456,13 @@ static void fuzz_loop(struct __test_metadata *_metadata, struct fuzzer *f,
 TEST_F_TIMEOUT(fuzz, inputs, FUZZ_TIMEOUT_S)
 {
 	const int (*allowed)[8] = variant->unprivileged ? fuzz_user_errnos : fuzz_root_errnos;
-	/* The unprivileged case gets a tenth of the run. */
-	unsigned long share = variant->unprivileged ? 10 : 1;
+	unsigned long duration = env_number("FUZZ_DURATION", 0);
+	unsigned long inputs = env_number("FUZZ_INPUTS", DEFAULT_INPUTS);
+	/* The unprivileged case gets a tenth of the time, or a tenth more inputs. */
 	struct bounds b = {
 		.seed = env_number("FUZZ_SEED", time(NULL) ^ getpid()),
-		.duration = env_number("FUZZ_DURATION", 0) / share,
-		.inputs = env_number("FUZZ_INPUTS", DEFAULT_INPUTS) / share,
+		.duration = variant->unprivileged ? duration / 10 : duration - duration / 10,
+		.inputs = variant->unprivileged ? inputs / 10 : inputs,
 		.only = getenv("FUZZ_ONLY") ? (long)env_number("FUZZ_ONLY", 0) : -1,
 	};
 	double start = shrinkfs_seconds(CLOCK_MONOTONIC);
