@@ -137,13 +137,8 @@ pub fn run_torture(guest: &GuestArgs, spec: &TortureSpec<'_>) -> Result<TortureO
         param::TORTURE_RACE_DELAYS,
         spec.race_delays
     );
-    for (on, param) in [
-        (spec.faults, param::TORTURE_FAULTS),
-        (spec.fuzz, param::TORTURE_FUZZ),
-    ] {
-        if on {
-            append.push_str(&format!(" {param}=1"));
-        }
+    for (param, _) in optional_threads(spec.faults, spec.fuzz) {
+        append.push_str(&format!(" {param}=1"));
     }
     let mut files = vec![];
     let load_script = guest.out.join(spec.name).join("load-script");
@@ -208,14 +203,11 @@ pub fn torture(args: &TortureArgs) -> Result<ExitCode> {
         Some(load) => format!(" LOAD='{}'", load.replace('\'', "'\\''")),
         None => String::new(),
     };
-    let forces_knobs = match (args.faults, args.fuzz) {
-        (true, true) => " FAULTS=1 FUZZ=1",
-        (true, false) => " FAULTS=1",
-        (false, true) => " FUZZ=1",
-        (false, false) => "",
-    };
+    let threads_knobs: String = optional_threads(args.faults, args.fuzz)
+        .map(|(_, knob)| format!(" {knob}=1"))
+        .collect();
     let repeat = format!(
-        "make torture SEED={seed} DURATION={} CPUS={} RACE_DELAYS={}{forces_knobs} {}{load_knob}",
+        "make torture SEED={seed} DURATION={} CPUS={} RACE_DELAYS={}{threads_knobs} {}{load_knob}",
         args.duration, args.guest.cpus, args.race_delays, args.repeat_knobs
     );
     let outcome = run_torture(
@@ -240,10 +232,47 @@ pub fn torture(args: &TortureArgs) -> Result<ExitCode> {
     Ok(summarise(&outcome.checks))
 }
 
+/// The torture's optional threads that are on: each one's guest parameter
+/// and its `make torture` knob.
+fn optional_threads(
+    faults: bool,
+    fuzz: bool,
+) -> impl Iterator<Item = (&'static str, &'static str)> {
+    [
+        (faults, param::TORTURE_FAULTS, "FAULTS"),
+        (fuzz, param::TORTURE_FUZZ, "FUZZ"),
+    ]
+    .into_iter()
+    .filter(|(on, ..)| *on)
+    .map(|(_, param, knob)| (param, knob))
+}
+
 /// A seed from the clock, for runs that do not name one.
 pub fn new_seed() -> u32 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     (now.as_nanos() % u128::from(u32::MAX)) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_threads_asked_for_reach_the_guest_and_the_repeat_line() {
+        let on: Vec<_> = optional_threads(false, true).collect();
+        assert_eq!(on, vec![(param::TORTURE_FUZZ, "FUZZ")]);
+        assert_eq!(optional_threads(true, true).count(), 2);
+        assert_eq!(optional_threads(false, false).count(), 0);
+    }
+
+    #[test]
+    fn the_makefile_passes_each_knob_as_its_flag() {
+        let makefile = include_str!("../../../../Makefile");
+        for (_, knob) in optional_threads(true, true) {
+            let flag = format!("$(if $({knob}),--{})", knob.to_lowercase());
+            assert!(makefile.contains(&flag), "Makefile has no `{flag}`");
+        }
+    }
 }
