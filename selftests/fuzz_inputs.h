@@ -248,10 +248,11 @@ static inline int fuzz_mount_legacy(const char *target, const char *options)
 
 /*
  * @text as fsconfig() calls of command @cmd on one context: each
- * comma-separated item a call (key and value split at the first '='), then
- * the context created and mounted on @target. The first refusal ends it.
+ * comma-separated item a call (key and value split at the first '=';
+ * @set_fd the fd a FSCONFIG_SET_FD names), then the context created and
+ * mounted on @target. The first refusal ends it.
  */
-static inline int fuzz_mount_new(__u64 *rng, const char *target, unsigned int cmd,
+static inline int fuzz_mount_new(const char *target, unsigned int cmd, int set_fd,
 				 const char *text)
 {
 	char copy[FUZZ_TEXT_MAX], *item, *rest = copy, *value;
@@ -273,7 +274,7 @@ static inline int fuzz_mount_new(__u64 *rng, const char *target, unsigned int cm
 			break;
 		}
 		aux = cmd == FSCONFIG_SET_BINARY && value ? (int)strlen(value) + 1 :
-		      cmd == FSCONFIG_SET_FD ? (int)fuzz_below(rng, 64) : 0;
+		      cmd == FSCONFIG_SET_FD ? set_fd : 0;
 		ret = syscall(__NR_fsconfig, fs, cmd, item, value, aux) ? -errno : 0;
 	}
 	if (!ret)

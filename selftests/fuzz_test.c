@@ -11,13 +11,13 @@
  * caller must be refused every control. Splats and leaks are the rig's to
  * find.
  *
- * Seeded and reproducible: the inputs are a function of FUZZ_SEED (printed)
- * alone; FUZZ_INPUTS (default 5000; the unprivileged case gets a tenth more)
- * or FUZZ_DURATION (seconds in all: nine tenths as root, one as nobody)
- * bound a run; FUZZ_ONLY=k runs input k alone, with
- * the same stream before it generated but not run. FUZZ_WORKERS processes
- * (default: one per online CPU) share the stream, input k going to worker
- * k modulo their number, so they also race each other.
+ * Seeded and reproducible: input k is a function of FUZZ_SEED (printed)
+ * and k alone, drawn from a generator state of its own; FUZZ_INPUTS
+ * (default 5000; the unprivileged case gets a tenth more) or FUZZ_DURATION
+ * (seconds in all: nine tenths as root, one as nobody) bound a run;
+ * FUZZ_ONLY=k runs input k alone. FUZZ_WORKERS processes (default: one per
+ * online CPU) share the stream, input k going to worker k modulo their
+ * number, so they also race each other.
  */
 
 #define _GNU_SOURCE
@@ -61,10 +61,26 @@ static __u64 below(__u64 n)
 	return fuzz_below(&rng, n);
 }
 
+/*
+ * Input @k's generator state, from the stream's @key: splitmix64's mix of
+ * the two, so any input is drawn without drawing those before it.
+ */
+static __u64 input_rng(__u64 key, unsigned long k)
+{
+	__u64 z = key + (k + 1) * 0x9e3779b97f4a7c15ULL;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	/* xorshift's one state that never leaves itself */
+	return z ? z : 1;
+}
+
 /* One input: which control, and everything its call is made of. */
 struct input {
 	enum fuzz_control control;
 	unsigned int fsconfig_cmd;
+	int set_fd;		/* the fd an FSCONFIG_SET_FD names */
 	unsigned int cmd;	/* ioctl */
 	unsigned long arg;
 	int target;		/* ioctl file, parameter */
@@ -83,7 +99,7 @@ static const char * const params[] = {
 /* The parameter that makes others wait for seconds: params[EVICT_DELAY]. */
 #define EVICT_DELAY	1
 
-/* The next input of the stream. */
+/* An input drawn from rng's state. */
 static void make_input(struct input *in, const struct fuzz_arguments *a)
 {
 	unsigned int i, n;
@@ -96,6 +112,7 @@ static void make_input(struct input *in, const struct fuzz_arguments *a)
 		fuzz_options(&rng, in->text, sizeof(in->text));
 		/* Mostly strings and flags; now and then another command. */
 		in->fsconfig_cmd = below(4) ? FSCONFIG_SET_STRING : below(9);
+		in->set_fd = below(64);
 		break;
 	case FUZZ_IOCTL:
 		in->cmd = fuzz_ioctl_cmd(&rng);
@@ -162,6 +179,7 @@ static void describe(const struct input *in, char *buf, size_t len)
 /* What bounds a run, and the stream it draws. */
 struct bounds {
 	unsigned long seed;
+	__u64 key;		/* the stream's: the seed's, as root or nobody */
 	unsigned long duration;	/* seconds, or 0: ... */
 	unsigned long inputs;	/* ... this many inputs */
 	long only;		/* the one input to run, or -1 */
@@ -197,36 +215,55 @@ struct fuzzer {
 	char other[96];
 	char stats[96];
 	int fds[3];
+	/*
+	 * A worker's fds for the parameters and the stats file, opened on
+	 * first use and kept: the sysfs path walk cost more than the call it
+	 * led to (2.6 and 1.4 ms a parameter and a stats input, against 0.08
+	 * ms an ioctl, measured).
+	 */
+	int param_fds[ARRAY_SIZE(params)];
+	int stats_fds[2];	/* for reading, for writing */
 	struct fuzz_arguments args;
 	char saved[ARRAY_SIZE(params)][32];
 	unsigned int workers;
 	struct shared *shared;
 };
 
+/* *@fd, opened from @path on first use: the fd or -errno (tried again next time). */
+static int kept_open(int *fd, const char *path, int flags)
+{
+	if (*fd < 0)
+		*fd = open(path, flags | O_CLOEXEC);
+	return *fd < 0 ? -errno : *fd;
+}
+
 static int run_param(struct fuzzer *f, const struct input *in)
 {
-	int ret = shrinkfs_set_param(params[in->target], in->text);
+	const char *saved = f->saved[in->target];
+	char path[128];
+	int fd, ret;
 
+	snprintf(path, sizeof(path), "/sys/module/shrinkfs/parameters/%s", params[in->target]);
+	fd = kept_open(&f->param_fds[in->target], path, O_WRONLY);
+	if (fd < 0)
+		return fd;
+	ret = pwrite(fd, in->text, strlen(in->text), 0) < 0 ? -errno : 0;
 	/* A value that took is taken back: the run stays as fast as it began. */
-	if (!ret)
-		shrinkfs_set_param(params[in->target], f->saved[in->target]);
+	if (!ret && pwrite(fd, saved, strlen(saved), 0) < 0)
+		return -EIO;
 	return ret;
 }
 
 static int run_sysfs(struct fuzzer *f, const struct input *in)
 {
+	int fd = kept_open(&f->stats_fds[in->write], f->stats, in->write ? O_WRONLY : O_RDONLY);
 	char buf[256];
-	int fd, ret;
 
-	fd = open(f->stats, (in->write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (in->write)
-		ret = pwrite(fd, in->text, strlen(in->text), in->offset) < 0 ? -errno : 0;
-	else
-		ret = pread(fd, buf, sizeof(buf), in->offset) < 0 ? -errno : 0;
-	close(fd);
-	return ret;
+		return pwrite(fd, in->text, strlen(in->text), in->offset) < 0 ? -errno : 0;
+	return pread(fd, buf, sizeof(buf), in->offset) < 0 ? -errno : 0;
 }
 
 static int run_input(struct fuzzer *f, const struct input *in)
@@ -235,7 +272,7 @@ static int run_input(struct fuzzer *f, const struct input *in)
 	case FUZZ_MOUNT:
 		return fuzz_mount_legacy(f->other, in->text);
 	case FUZZ_FSCONFIG:
-		return fuzz_mount_new(&rng, f->other, in->fsconfig_cmd, in->text);
+		return fuzz_mount_new(f->other, in->fsconfig_cmd, in->set_fd, in->text);
 	case FUZZ_IOCTL:
 		return ioctl(f->fds[in->target], in->cmd, in->arg) < 0 ? -errno : 0;
 	case FUZZ_PARAM:
@@ -351,6 +388,11 @@ FIXTURE_SETUP(fuzz)
 	ASSERT_EQ(0, shrinkfs_prepare(f->mnt, sizeof(f->mnt), "fuzz"));
 	for (i = 0; i < ARRAY_SIZE(f->fds); i++)
 		f->fds[i] = -1;
+	/* Each worker opens its own, after it has become who it runs as. */
+	for (i = 0; i < ARRAY_SIZE(f->param_fds); i++)
+		f->param_fds[i] = -1;
+	f->stats_fds[0] = -1;
+	f->stats_fds[1] = -1;
 	f->workers = env_number("FUZZ_WORKERS", sysconf(_SC_NPROCESSORS_ONLN));
 	ASSERT_LT(0U, f->workers);
 	ASSERT_GE(WORKERS_MAX, f->workers);
@@ -400,50 +442,60 @@ FIXTURE_TEARDOWN(fuzz)
 	shrinkfs_cleanup(f->mnt);
 }
 
+/* Runs input @k of @b's stream and judges it with @allowed. */
+static void fuzz_one(struct __test_metadata *_metadata, struct fuzzer *f,
+		     const int allowed[FUZZ_CONTROLS][8], struct tally *t,
+		     const struct bounds *b, unsigned long k)
+{
+	struct input in;
+	char what[320];
+	double called;
+	int ret;
+
+	rng = input_rng(b->key, k);
+	make_input(&in, &f->args);
+	if (in.control == FUZZ_PARAM && in.target == EVICT_DELAY)
+		pthread_rwlock_wrlock(&f->shared->evict_delay);
+	else
+		pthread_rwlock_rdlock(&f->shared->evict_delay);
+	called = shrinkfs_seconds(CLOCK_MONOTONIC);
+	ret = run_input(f, &in);
+	t->seconds[in.control] += shrinkfs_seconds(CLOCK_MONOTONIC) - called;
+	pthread_rwlock_unlock(&f->shared->evict_delay);
+	t->inputs++;
+	if (b->only >= 0) {
+		describe(&in, what, sizeof(what));
+		TH_LOG("input %lu: %s: %s", k, what, ret ? strerrorname_np(-ret) : "success");
+	}
+	if (!record(t, in.control, ret, allowed)) {
+		describe(&in, what, sizeof(what));
+		if (t->bad++ < REPORT_MAX)
+			TH_LOG("input %lu: %s: %s (FUZZ_SEED=%lu FUZZ_ONLY=%lu)",
+			       k, what, strerrorname_np(-ret), b->seed, k);
+	}
+}
+
 /*
- * Worker @w's share of the seed's stream: every worker draws every input,
- * so the stream does not depend on how many there are, and runs those whose
- * number is @w modulo their count, judging each with @allowed.
+ * Worker @w's share of the stream: the inputs whose number is @w modulo
+ * the workers' count, or input b->only alone in worker 0.
  */
 static void fuzz_loop(struct __test_metadata *_metadata, struct fuzzer *f,
 		      const int allowed[FUZZ_CONTROLS][8], unsigned int w, const struct bounds *b)
 {
-	double start = shrinkfs_seconds(CLOCK_MONOTONIC), now, shown = start, called;
+	double start = shrinkfs_seconds(CLOCK_MONOTONIC), now, shown = start;
 	struct tally *t = &f->shared->tallies[w], sum;
-	struct input in;
-	char what[320];
 	unsigned long k;
-	int ret;
 
-	for (k = 0;; k++) {
+	if (b->only >= 0) {
+		if (!w)
+			fuzz_one(_metadata, f, allowed, t, b, b->only);
+		return;
+	}
+	for (k = w;; k += f->workers) {
 		now = shrinkfs_seconds(CLOCK_MONOTONIC);
 		if (b->duration ? now - start >= b->duration : k >= b->inputs)
 			break;
-		if (b->only >= 0 && k > (unsigned long)b->only)
-			break;
-		make_input(&in, &f->args);
-		if (k % f->workers != w || (b->only >= 0 && k != (unsigned long)b->only))
-			continue;
-		if (in.control == FUZZ_PARAM && in.target == EVICT_DELAY)
-			pthread_rwlock_wrlock(&f->shared->evict_delay);
-		else
-			pthread_rwlock_rdlock(&f->shared->evict_delay);
-		called = shrinkfs_seconds(CLOCK_MONOTONIC);
-		ret = run_input(f, &in);
-		t->seconds[in.control] += shrinkfs_seconds(CLOCK_MONOTONIC) - called;
-		pthread_rwlock_unlock(&f->shared->evict_delay);
-		t->inputs++;
-		if (b->only >= 0) {
-			describe(&in, what, sizeof(what));
-			TH_LOG("input %lu: %s: %s", k, what,
-			       ret ? strerrorname_np(-ret) : "success");
-		}
-		if (!record(t, in.control, ret, allowed)) {
-			describe(&in, what, sizeof(what));
-			if (t->bad++ < REPORT_MAX)
-				TH_LOG("input %lu: %s: %s (FUZZ_SEED=%lu FUZZ_ONLY=%lu)",
-				       k, what, strerrorname_np(-ret), b->seed, k);
-		}
+		fuzz_one(_metadata, f, allowed, t, b, k);
 		if (w == 0 && now - shown >= PROGRESS_S) {
 			shown = now;
 			sum = total(f);
@@ -475,7 +527,7 @@ TEST_F_TIMEOUT(fuzz, inputs, FUZZ_TIMEOUT_S)
 	ksft_print_msg("fuzz: seed %lu, %lu %s%s, %u workers; repeat with FUZZ_SEED=%lu\n",
 		       b.seed, b.duration ? b.duration : b.inputs, b.duration ? "s" : "inputs",
 		       variant->unprivileged ? " as nobody" : "", f->workers, b.seed);
-	rng = b.seed * 2 + 1 + variant->unprivileged;
+	b.key = b.seed * 2 + 1 + variant->unprivileged;
 	for (w = 0; w < f->workers; w++) {
 		pids[w] = fork();
 		ASSERT_LE(0, pids[w]);

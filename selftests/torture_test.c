@@ -1048,7 +1048,7 @@ static int fuzz_call(struct worker *w, unsigned int m, int root, enum fuzz_contr
 		fuzz_options(&w->rng, text, sizeof(text));
 		cmd = below(w, 4) ? FSCONFIG_SET_STRING : below(w, 9);
 		snprintf(what, len, "fsconfig command %u, %zu bytes", cmd, strlen(text));
-		return fuzz_mount_new(&w->rng, t->fuzz_mnt, cmd, text);
+		return fuzz_mount_new(t->fuzz_mnt, cmd, below(w, 64), text);
 	default:
 		*control = FUZZ_SYSFS;
 		stats_path(root, path, sizeof(path));
