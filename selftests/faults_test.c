@@ -91,6 +91,7 @@ struct fixture {
 	char other[80];
 	char path[160];
 	int root;
+	int drop_caches;	/* /proc/sys/vm/drop_caches, once opened */
 	bool expiry;
 };
 
@@ -230,6 +231,23 @@ static int populate_main(struct fixture *f)
 
 	snprintf(f->path, sizeof(f->path), "%s/" FILE_PATH, f->mnt);
 	return status(stat(f->path, &st));
+}
+
+/*
+ * The tree cached, and drop_caches open: the failures go to the memory
+ * shrinker's context, not to the open.
+ */
+static int populate_for_reclaim(struct fixture *f)
+{
+	if (f->drop_caches < 0)
+		f->drop_caches = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	return f->drop_caches < 0 ? -errno : populate_main(f);
+}
+
+/* The memory shrinker over every superblock, shrinkfs's among them. */
+static int drop_caches_run(struct fixture *f)
+{
+	return status(pwrite(f->drop_caches, "2", 1, 0));
 }
 
 static int lookup_file(struct fixture *f)
@@ -431,6 +449,7 @@ FIXTURE_SETUP(faults)
 	}
 	snprintf(f->other, sizeof(f->other), "%s-other", f->mnt);
 	f->root = -1;
+	f->drop_caches = -1;
 	/* A failed setup has no teardown: it undoes itself. */
 	ASSERT_EQ(0, mkdir(f->other, 0755)) {
 		shrinkfs_cleanup(f->mnt);
@@ -456,6 +475,7 @@ FIXTURE_TEARDOWN(faults)
 	struct fixture *f = &self->f;
 
 	close(f->root);
+	close(f->drop_caches);
 	umount_other(f);
 	rmdir(f->other);
 	shrinkfs_cleanup(f->mnt);
@@ -519,6 +539,11 @@ FIXTURE_VARIANT_ADD(faults, reaper_pass) {
 FIXTURE_VARIANT_ADD(faults, expiry_pass) {
 	.op = { "expiry_pass", populate_main, ioctl_expire, no_undo, nothing_left_behind },
 	.expiry = true,
+};
+
+FIXTURE_VARIANT_ADD(faults, memory_shrinker) {
+	.op = { "memory_shrinker", populate_for_reclaim, drop_caches_run, no_undo,
+		nothing_left_behind },
 };
 
 FIXTURE_VARIANT_ADD(faults, sysfs_stats) {

@@ -22,10 +22,11 @@
  *   umounter  umount (EBUSY counted), lazy umount and mount again;
  * and, when asked for (TORTURE_FAULTS, TORTURE_FUZZ), where the scheduler
  * puts them:
- *   faults    lookups, reads, listings, shrinks, sysfs reads and mounts,
- *             each meeting an allocation failure at a random n-th slab
- *             allocation of the call (fail-nth); each must end as it would
- *             without, or in ENOMEM;
+ *   faults    lookups, reads, listings, shrinks, sysfs reads, mounts and
+ *             drop_caches (the memory shrinker, in this thread's context),
+ *             each meeting an allocation failure at a random n-th slab or
+ *             page allocation of the call (fail-nth); each must end as it
+ *             would without, or in ENOMEM;
  *   fuzz      fuzz_test's inputs (mount options through both mount APIs,
  *             ioctl numbers and arguments, sysfs reads and writes) on the
  *             torture's mounts; each must end in success or an errno of its
@@ -203,13 +204,14 @@ static const char * const op_names[NR_OPS] = {
 /* What the fault thread makes an allocation of fail. */
 enum fault_op {
 	FAULT_LOOKUP, FAULT_READ, FAULT_GETDENTS, FAULT_SHRINK, FAULT_STATS,
-	FAULT_MOUNT, NR_FAULT_OPS
+	FAULT_MOUNT, FAULT_RECLAIM, NR_FAULT_OPS
 };
 
 static const char * const fault_op_names[NR_FAULT_OPS] = {
 	[FAULT_LOOKUP] = "lookup", [FAULT_READ] = "open+read",
 	[FAULT_GETDENTS] = "getdents", [FAULT_SHRINK] = "shrink ioctl",
 	[FAULT_STATS] = "sysfs stats read", [FAULT_MOUNT] = "mount",
+	[FAULT_RECLAIM] = "drop_caches",
 };
 
 /* What the fuzz thread draws. */
@@ -913,10 +915,16 @@ static int faulty_call(struct worker *w, enum fault_op op, unsigned int m, int r
 		*expected = 0;
 		fd = kind == 'd' ? openat(root, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	}
-	if (op == FAULT_STATS || op == FAULT_MOUNT)
+	if (op == FAULT_STATS || op == FAULT_MOUNT || op == FAULT_RECLAIM)
 		*expected = 0;
 	if (op == FAULT_STATS)
 		stats_path(root, path, sizeof(path));
+	/* Opened first: the failure is for the memory shrinker's context. */
+	if (op == FAULT_RECLAIM) {
+		fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
 	if (fail_nth_arm(fail_nth, n))
 		return -errno;
 	switch (op) {
@@ -952,6 +960,9 @@ static int faulty_call(struct worker *w, enum fault_op op, unsigned int m, int r
 	case FAULT_STATS:
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		ret = fd < 0 || read(fd, got, sizeof(got)) < 0 ? -errno : 0;
+		break;
+	case FAULT_RECLAIM:
+		ret = write(fd, "2", 1) < 0 ? -errno : 0;
 		break;
 	default:
 		ret = mount("none", t->fault_mnt, "shrinkfs", 0,
