@@ -180,7 +180,7 @@ enum op {
 	OP_DROP_CACHES, OP_MEMCG_RECLAIM, OP_MEMCG_SQUEEZE,
 	OP_SHRINK, OP_BUMP, OP_REAP, OP_REAPED, OP_EXPIRE, OP_EXPIRED,
 	OP_UMOUNT, OP_UMOUNT_BUSY, OP_UMOUNT_LAZY, OP_MOUNT,
-	OP_RELOAD, OP_FAULT_TAKEN, OP_FAULT_ENOMEM, OP_FUZZ, OP_FUZZ_REFUSED,
+	OP_RELOAD, OP_FAULT_TAKEN, OP_FAULT_ENOMEM, OP_FAULT_RECLAIM, OP_FUZZ, OP_FUZZ_REFUSED,
 	NR_OPS
 };
 
@@ -197,7 +197,8 @@ static const char * const op_names[NR_OPS] = {
 	[OP_UMOUNT] = "umounts", [OP_UMOUNT_BUSY] = "umounts EBUSY",
 	[OP_UMOUNT_LAZY] = "lazy umounts", [OP_MOUNT] = "mounts",
 	[OP_RELOAD] = "module reloads", [OP_FAULT_TAKEN] = "faults taken",
-	[OP_FAULT_ENOMEM] = "faults ending ENOMEM", [OP_FUZZ] = "fuzz inputs",
+	[OP_FAULT_ENOMEM] = "faults ending ENOMEM",
+	[OP_FAULT_RECLAIM] = "faults in drop_caches", [OP_FUZZ] = "fuzz inputs",
 	[OP_FUZZ_REFUSED] = "fuzz inputs refused",
 };
 
@@ -974,6 +975,7 @@ static int faulty_call(struct worker *w, enum fault_op op, unsigned int m, int r
 	if (fail_nth_taken(fail_nth) == 1) {
 		count(w, OP_FAULT_TAKEN, 1);
 		count(w, OP_FAULT_ENOMEM, ret == -ENOMEM);
+		count(w, OP_FAULT_RECLAIM, op == FAULT_RECLAIM);
 	}
 	if (fd >= 0)
 		close(fd);
