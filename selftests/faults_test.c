@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * shrinkfs: every allocation failure an operation can meet, taken one at a
- * time, as syzkaller takes them: the calling task's n-th slab allocation
- * fails (/proc/thread-self/fail-nth) for n = 1, 2, ... until the operation
- * runs through without reaching an n-th one. Each injected run must end in
- * the result of a run without injection (the failure was absorbed) or in
- * ENOMEM, and leave nothing behind: no dentry or inode of the mount alive
- * but its root once the tree is shrunk, no stray mount or sysfs directory.
+ * time, as syzkaller takes them: the calling task's n-th slab or page
+ * allocation fails (/proc/thread-self/fail-nth) for n = 1, 2, ... until the
+ * operation runs through without reaching an n-th one; the memory
+ * shrinker's allocations too, run by drop_caches in the task's own context.
+ * Each injected run must end in the result of a run without injection (the
+ * failure was absorbed) or in ENOMEM, and leave nothing behind: no dentry
+ * or inode of the mount alive but its root once the tree is shrunk, no
+ * stray mount or sysfs directory.
  * Leaks are kmemleak's to find (the rig scans after the programs), splats
  * the rig's console scanner's.
  */
