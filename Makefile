@@ -25,6 +25,8 @@
 #
 # Knobs: KERNEL=patched|stock  MUTANT=file.patch (kernel or module)  KSRC=6.12.y git tree
 #        KDIR=kernel build dir  ACCEL=tcg|kvm|auto  TIMEOUT=seconds  VERBOSE=1
+#        PROFILE=1: every vCPU's program counter sampled over QMP, counted per
+#        kernel function (profile.txt beside the run's logs)
 #        STALL=seconds of silence on the guest's results channel before it is
 #        called stuck, dumped and stopped (default 300; 0: only TIMEOUT)
 #        CPUS=vCPUs of the guest (default: the host's cores; icount: one)
@@ -69,7 +71,8 @@ kernel_args := --variant $(KERNEL) --cache $(CACHE)/kernels --repo $(CURDIR) --j
 	$(if $(kernel_mutant),--patch $(abspath $(kernel_mutant))) $(if $(KSRC),--ksrc $(abspath $(KSRC)))
 guest_args = --kdir $(kdir) --module $(MODULE_DIR)/shrinkfs.ko --selftests $(OUT)/selftests \
 	--init $(CURDIR)/qemu/guest/init --out $(OUT) --accel $(ACCEL) --cpus $(CPUS) \
-	--timeout $(TIMEOUT) --stall $(STALL) $(if $(VERBOSE),--verbose) --host-cwd $(CURDIR)
+	--timeout $(TIMEOUT) --stall $(STALL) $(if $(VERBOSE),--verbose) --host-cwd $(CURDIR) \
+	$(if $(PROFILE),--profile)
 # Every knob that shaped a run, for the `make torture ...` line a failed run
 # prints (SEED, DURATION, CPUS and RACE_DELAYS the rig adds itself).
 quote = '$(subst ','\'',$(1))'

@@ -74,6 +74,10 @@ pub struct GuestArgs {
     /// Where host programs start inside the host-root guest.
     #[arg(long, default_value = "/")]
     pub host_cwd: PathBuf,
+    /// Sample every vCPU's program counter over QMP and count the samples
+    /// per kernel function (System.map): `profile.txt` beside the logs.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// What the commands that build their own kernels and boot them share.
@@ -141,6 +145,7 @@ impl KernelsAndGuests {
             append: String::new(),
             host_root: None,
             host_cwd: PathBuf::from("/"),
+            profile: false,
         }
     }
 }
@@ -199,6 +204,7 @@ pub fn prepare(
         out_dir,
         verbose: guest.verbose,
         echo_as_diagnostics: true,
+        profile: guest.profile.then(|| guest.kdir.join("System.map")),
     })
 }
 

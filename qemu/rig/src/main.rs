@@ -18,6 +18,7 @@ mod ktap;
 mod merge;
 mod monitor;
 mod mutant;
+mod profile;
 mod progress;
 mod protocol;
 mod qemu;

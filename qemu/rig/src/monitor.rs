@@ -1,6 +1,7 @@
 //! QEMU's machine protocol (QMP) on a Unix socket: how the rig presses
 //! SysRq keys in a guest that stopped making progress, so that the console
-//! shows who waits and who spins before QEMU is killed.
+//! shows who waits and who spins before QEMU is killed, and how it reads
+//! the vCPUs' registers for a profile.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -64,18 +65,31 @@ impl Monitor {
             .map(|k| json!({ "type": "qcode", "data": k }))
             .collect();
         self.execute(json!({ "execute": "send-key", "arguments": { "keys": keys } }))
+            .map(drop)
     }
 
-    fn execute(&mut self, command: Value) -> Result<()> {
+    /// What the human monitor's `command_line` prints.
+    pub fn human(&mut self, command_line: &str) -> Result<String> {
+        let reply = self.execute(json!({
+            "execute": "human-monitor-command",
+            "arguments": { "command-line": command_line }
+        }))?;
+        match reply.as_str() {
+            Some(text) => Ok(text.to_string()),
+            None => bail!("QEMU answered `{command_line}` with {reply}, not text"),
+        }
+    }
+
+    fn execute(&mut self, command: Value) -> Result<Value> {
         writeln!(self.writer, "{command}")?;
         loop {
-            let reply = self.next_message()?;
+            let mut reply = self.next_message()?;
             if let Some(error) = reply.get("error") {
                 bail!("QEMU refused {command}: {error}");
             }
             // Events may come before the reply.
-            if reply.get("return").is_some() {
-                return Ok(());
+            if let Some(answer) = reply.get_mut("return") {
+                return Ok(answer.take());
             }
         }
     }
@@ -110,10 +124,13 @@ mod tests {
             for line in BufReader::new(stream).lines() {
                 let command: Value = serde_json::from_str(&line.unwrap()).unwrap();
                 let is_key = command["execute"] == "send-key";
+                let is_human = command["execute"] == "human-monitor-command";
                 seen.push(command);
                 writeln!(writer, r#"{{"event": "X", "timestamp": {{}}}}"#).unwrap();
                 if refuse && is_key {
                     writeln!(writer, r#"{{"error": {{"class": "GenericError"}}}}"#).unwrap();
+                } else if is_human {
+                    writeln!(writer, r#"{{"return": "RIP=ffffffff81000000\r\n"}}"#).unwrap();
                 } else {
                     writeln!(writer, r#"{{"return": {{}}}}"#).unwrap();
                 }
@@ -139,6 +156,27 @@ mod tests {
             .map(|k| k["data"].as_str().unwrap())
             .collect();
         assert_eq!(vec!["alt", "sysrq", "t"], keys);
+    }
+
+    #[test]
+    fn human_returns_what_the_monitor_printed() {
+        let path = socket_path();
+        let server = fake_qemu(&path, false);
+        let mut monitor = Monitor::connect(&path).unwrap();
+        assert_eq!(
+            "RIP=ffffffff81000000\r\n",
+            monitor.human("info registers -a").unwrap()
+        );
+        drop(monitor);
+        let seen = server.join().unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(
+            json!({
+                "execute": "human-monitor-command",
+                "arguments": { "command-line": "info registers -a" }
+            }),
+            seen[1]
+        );
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub struct Boot {
     /// commands whose stdout is KTAP; else as the guest printed it.
     pub echo_as_diagnostics: bool,
     pub clock: Clock,
+    /// The kernel's System.map, to profile the run against: every vCPU's
+    /// program counter sampled (`profile.txt` beside the logs).
+    pub profile: Option<PathBuf>,
 }
 
 /// What the guest's clock measures.
@@ -190,14 +193,26 @@ impl Boot {
         File::create(&results_log)?;
         let qmp = crate::monitor::socket_path();
         let _ = fs::remove_file(&qmp);
-        let mut child = self
-            .command("stdio", &results_log)
-            .args(["-qmp", &crate::monitor::qmp_arg(&qmp)])
+        let mut command = self.command("stdio", &results_log);
+        command.args(["-qmp", &crate::monitor::qmp_arg(&qmp)]);
+        // The sampler's own monitor: one QMP socket serves one client, and
+        // a hang's SysRq keys must still get through.
+        let profile_qmp = self.profile.as_ref().map(|_| {
+            let socket = crate::monitor::socket_path();
+            let _ = fs::remove_file(&socket);
+            command.args(["-qmp", &crate::monitor::qmp_arg(&socket)]);
+            socket
+        });
+        let start = Instant::now();
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .context("starting qemu-system-x86_64 (run `make setup`)")?;
+        let sampler = profile_qmp
+            .clone()
+            .map(|socket| crate::profile::Sampler::start(socket, start));
 
         let last_console = Arc::new(Mutex::new(String::new()));
         let first_splat = Arc::new(Mutex::new(None::<(Instant, String)>));
@@ -228,11 +243,12 @@ impl Boot {
         };
         let mut stderr = child.stderr.take().expect("piped stderr");
 
-        let start = Instant::now();
         let mut status_line = StatusLine::new();
         let mut results = ResultsTail::new(&results_log);
         let mut phase = "booting".to_string();
         let mut hang_dump = None;
+        // When the results channel last spoke, for a guest called stuck.
+        let mut stuck_since = None;
         let mut arrivals = Vec::new();
         let mut last_line = Instant::now();
         let status = loop {
@@ -271,6 +287,7 @@ impl Boot {
             };
             if let Some(why) = why {
                 status_line.finish();
+                stuck_since = Some(last_line.duration_since(start).as_secs_f64());
                 eprintln!("{label}: {why}; dumping tasks (SysRq w, t, l)");
                 hang_dump = Some(match dump_tasks(&qmp) {
                     Ok(()) => {
@@ -307,6 +324,13 @@ impl Boot {
         }
         status_line.finish();
         let _ = fs::remove_file(&qmp);
+        if let (Some(sampler), Some(map), Some(socket)) = (sampler, &self.profile, &profile_qmp) {
+            let _ = fs::remove_file(socket);
+            match self.write_profile(sampler, map, stuck_since) {
+                Ok(summary) => eprintln!("{label}: {summary}"),
+                Err(e) => eprintln!("{label}: no profile: {e:#}"),
+            }
+        }
         let mut qemu_errors = String::new();
         let _ = stderr.read_to_string(&mut qemu_errors);
         if hang_dump.is_none() && !status.success() {
@@ -319,6 +343,36 @@ impl Boot {
             seconds: start.elapsed().as_secs_f64(),
             arrivals,
         })
+    }
+}
+
+impl Boot {
+    /// Writes `profile.txt`: the whole run, and for a guest called stuck
+    /// the time since its results channel last spoke. Returns a summary.
+    fn write_profile(
+        &self,
+        sampler: crate::profile::Sampler,
+        system_map: &Path,
+        stuck_since: Option<f64>,
+    ) -> Result<String> {
+        use crate::profile::{Profile, Symbols};
+        const TOP: usize = 40;
+        let samples = sampler.finish()?;
+        let symbols = Symbols::load(system_map)?;
+        let whole = Profile::count(&symbols, &samples, 0.0);
+        let mut text = format!("# the whole run\n{}", whole.report(TOP));
+        if let Some(since) = stuck_since {
+            let stuck = Profile::count(&symbols, &samples, since);
+            text.push_str(&format!(
+                "\n# from {since:.0} s, when the results channel last spoke\n{}",
+                stuck.report(TOP)
+            ));
+        }
+        let path = self.out_dir.join("profile.txt");
+        fs::write(&path, &text)?;
+        let top = whole.report(6);
+        let top: Vec<&str> = top.lines().skip(1).map(str::trim).collect();
+        Ok(format!("profile {}: {}", path.display(), top.join("; ")))
     }
 }
 
