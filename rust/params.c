@@ -8,6 +8,8 @@
  */
 
 #include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/minmax.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/printk.h>
@@ -35,6 +37,8 @@
 #define RACE_DELAY_MAX_US	1000
 #define INTERVAL_MAX_MS		60000
 #define EVICT_DELAY_MAX_MS	10000
+/* How long a delay in progress sleeps before it reads its parameter again. */
+#define EVICT_DELAY_SLICE_MS	10U
 
 /* A parameter of 0..max, read without a lock. */
 struct bounded_param {
@@ -83,8 +87,12 @@ static int parse_bounded(const char *val, const char *name, unsigned int max,
 {
 	int ret = kstrtouint(val, 0, n);
 
+	/*
+	 * Ratelimited: only root writes here, but a script's loop (a fuzzer's)
+	 * would flood the console, which costs the writer every byte.
+	 */
 	if (ret || *n > max) {
-		pr_warn("shrinkfs: %s must be 0..%u\n", name, max);
+		pr_warn_ratelimited("shrinkfs: %s must be 0..%u\n", name, max);
 		return -EINVAL;
 	}
 	return 0;
@@ -155,8 +163,8 @@ static int interval_set(const char *val, const struct kernel_param *kp)
 	if (ret)
 		return ret;
 	if (n && !p->available) {
-		pr_warn("shrinkfs: %s needs a kernel that exports %s\n",
-			p->param, p->needs);
+		pr_warn_ratelimited("shrinkfs: %s needs a kernel that exports %s\n",
+				    p->param, p->needs);
 		return -EOPNOTSUPP;
 	}
 	mutex_lock(&periodic_lock);
@@ -206,12 +214,20 @@ void shrinkfs_race_window(void)
 		fsleep(get_random_u32_below(max + 1));
 }
 
+/*
+ * Sleeps evict_delay_ms from the call, in slices that read the parameter
+ * again: a value written back ends a delay in progress. Else a value that
+ * took for a moment (a fuzzer's, written back at once) put each eviction
+ * begun meanwhile to sleep for up to 10 s.
+ */
 void shrinkfs_evict_delay(void)
 {
-	unsigned int ms = READ_ONCE(evict_delay_ms.value);
+	unsigned long start = jiffies;
+	unsigned int ms;
 
-	if (ms)
-		msleep(ms);
+	while ((ms = READ_ONCE(evict_delay_ms.value)) &&
+	       time_before(jiffies, start + msecs_to_jiffies(ms)))
+		msleep(min(ms, EVICT_DELAY_SLICE_MS));
 }
 
 static struct periodic *periodic_of(enum shrinkfs_periodic job)

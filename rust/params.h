@@ -5,7 +5,7 @@
 
 /* Stalls for a random 0..race_delay_us microseconds; any context. */
 void shrinkfs_race_window(void);
-/* Sleeps evict_delay_ms milliseconds; process context. */
+/* Sleeps evict_delay_ms milliseconds, less if it is lowered; process context. */
 void shrinkfs_evict_delay(void);
 /* The passes the module may run periodically. */
 enum shrinkfs_periodic {

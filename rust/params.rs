@@ -35,7 +35,7 @@ pub(crate) fn race_window() {
     unsafe { shrinkfs_race_window() };
 }
 
-/// Sleeps `evict_delay_ms` milliseconds (not at all when it is 0).
+/// Sleeps `evict_delay_ms` milliseconds (not at all when it is 0; less if it is lowered meanwhile).
 pub(crate) fn evict_delay() {
     // SAFETY: Called from `->evict_inode`, in process context that may sleep.
     unsafe { shrinkfs_evict_delay() };

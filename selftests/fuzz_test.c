@@ -22,7 +22,6 @@
 
 #define _GNU_SOURCE
 #include <ctype.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,9 +94,6 @@ static const char * const ioctl_targets[] = { "the root", "a directory", "a file
 static const char * const params[] = {
 	"race_delay_us", "evict_delay_ms", "reap_interval_ms", "expiry_interval_ms",
 };
-
-/* The parameter that makes others wait for seconds: params[EVICT_DELAY]. */
-#define EVICT_DELAY	1
 
 /* An input drawn from rng's state. */
 static void make_input(struct input *in, const struct fuzz_arguments *a)
@@ -193,19 +189,8 @@ struct tally {
 	unsigned long inputs, bad;
 };
 
-/* What the worker processes share, in memory they all map. */
+/* What the worker processes share, in memory they all map: a tally each. */
 struct shared {
-	/*
-	 * Held for writing while an evict_delay_ms input runs, for reading by
-	 * every other input: a value that took (up to 10 s) holds until it is
-	 * written back, and an eviction in another worker meanwhile sleeps
-	 * for it (10 to 20 s with next to nothing done, every minute or so,
-	 * measured before this lock). The other parameters delay others by a
-	 * millisecond at most, and a lock for them all cost a third of the
-	 * inputs.
-	 */
-	pthread_rwlock_t evict_delay;
-	/* One per worker. */
 	struct tally tallies[WORKERS_MAX];
 };
 
@@ -378,7 +363,6 @@ FIXTURE_SETUP(fuzz)
 {
 	struct fuzzer *f = &self->f;
 	static const char * const files[] = { "", "/d1", "/d1/d2/f3" };
-	pthread_rwlockattr_t lock_attr;
 	char path[128];
 	struct stat st;
 	unsigned int i;
@@ -399,12 +383,6 @@ FIXTURE_SETUP(fuzz)
 	f->shared = mmap(NULL, sizeof(*f->shared), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, f->shared);
-	ASSERT_EQ(0, pthread_rwlockattr_init(&lock_attr));
-	ASSERT_EQ(0, pthread_rwlockattr_setpshared(&lock_attr, PTHREAD_PROCESS_SHARED));
-	/* Readers that keep coming would starve the evict_delay_ms inputs. */
-	ASSERT_EQ(0, pthread_rwlockattr_setkind_np(&lock_attr,
-						   PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP));
-	ASSERT_EQ(0, pthread_rwlock_init(&f->shared->evict_delay, &lock_attr));
 	/* A failed setup has no teardown: the harness ends the child. */
 	for (i = 0; i < f->workers; i++) {
 		other_of(f, i);
@@ -454,14 +432,9 @@ static void fuzz_one(struct __test_metadata *_metadata, struct fuzzer *f,
 
 	rng = input_rng(b->key, k);
 	make_input(&in, &f->args);
-	if (in.control == FUZZ_PARAM && in.target == EVICT_DELAY)
-		pthread_rwlock_wrlock(&f->shared->evict_delay);
-	else
-		pthread_rwlock_rdlock(&f->shared->evict_delay);
 	called = shrinkfs_seconds(CLOCK_MONOTONIC);
 	ret = run_input(f, &in);
 	t->seconds[in.control] += shrinkfs_seconds(CLOCK_MONOTONIC) - called;
-	pthread_rwlock_unlock(&f->shared->evict_delay);
 	t->inputs++;
 	if (b->only >= 0) {
 		describe(&in, what, sizeof(what));
