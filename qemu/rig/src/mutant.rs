@@ -18,6 +18,13 @@
 //! A run is caught when one of its splats matches one of the lines; any
 //! other failure (a timeout, a taint, an unexpected splat) is reported as
 //! such, not counted as a catch.
+//!
+//! A mutant of an error path that leaves no splat, only a selftest that
+//! fails, names that test instead (`make check MUTANT=...` shows it):
+//!
+//! ```text
+//! Expected-Failure: faults_test faults.reaper_pass.every_allocation_failure
+//! ```
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,6 +35,7 @@ use regex::Regex;
 use crate::splat::{self, Splat};
 
 const EXPECTED_SPLAT: &str = "Expected-Splat:";
+const EXPECTED_FAILURE: &str = "Expected-Failure:";
 const MUTATES: &str = "Mutates:";
 
 /// What a mutant patches.
@@ -97,11 +105,14 @@ pub struct Mutant {
     pub path: PathBuf,
     pub target: Target,
     pub expected: Vec<ExpectedSplat>,
+    /// Selftests whose failure catches it, as `program test`.
+    pub failing_tests: Vec<String>,
 }
 
 impl Mutant {
-    /// Reads `path`; fails at once on a missing file, a description without
-    /// `Expected-Splat:` or an unknown kind in it.
+    /// Reads `path`; fails at once on a missing file, a description with
+    /// neither `Expected-Splat:` nor `Expected-Failure:`, or an unknown
+    /// kind in it.
     pub fn read(path: &Path) -> Result<Self> {
         let text = fs::read_to_string(path)
             .with_context(|| format!("reading mutant {}", path.display()))?;
@@ -110,13 +121,15 @@ impl Mutant {
             .and_then(|s| s.to_str())
             .context("a mutant is a file")?
             .to_string();
-        let expected = parse_expected(&text).with_context(|| format!("mutant {name}"))?;
+        let (expected, failing_tests) =
+            parse_expectations(&text).with_context(|| format!("mutant {name}"))?;
         let target = parse_target(&text).with_context(|| format!("mutant {name}"))?;
         Ok(Mutant {
             name,
             path: path.to_path_buf(),
             target,
             expected,
+            failing_tests,
         })
     }
 
@@ -160,16 +173,29 @@ fn parse_target(text: &str) -> Result<Target> {
     Ok(target)
 }
 
-/// The `Expected-Splat:` lines of a patch's description (before its diff).
-fn parse_expected(text: &str) -> Result<Vec<ExpectedSplat>> {
+/// The `Expected-Splat:` and `Expected-Failure:` lines of a patch's
+/// description (before its diff): at least one of either.
+fn parse_expectations(text: &str) -> Result<(Vec<ExpectedSplat>, Vec<String>)> {
     let expected = description(text)
         .filter_map(|l| l.strip_prefix(EXPECTED_SPLAT))
         .map(ExpectedSplat::parse)
         .collect::<Result<Vec<_>>>()?;
-    if expected.is_empty() {
-        bail!("its description names no `{EXPECTED_SPLAT} <kind> [~ <header pattern>]` line");
+    let failing_tests = description(text)
+        .filter_map(|l| l.strip_prefix(EXPECTED_FAILURE))
+        .map(
+            |l| match l.split_whitespace().collect::<Vec<_>>().as_slice() {
+                [program, test] => Ok(format!("{program} {test}")),
+                _ => bail!("`{EXPECTED_FAILURE}{l}`: expected `<program> <test>`"),
+            },
+        )
+        .collect::<Result<Vec<_>>>()?;
+    if expected.is_empty() && failing_tests.is_empty() {
+        bail!(
+            "its description names no `{EXPECTED_SPLAT} <kind> [~ <header pattern>]` \
+             or `{EXPECTED_FAILURE} <program> <test>` line"
+        );
     }
-    Ok(expected)
+    Ok((expected, failing_tests))
 }
 
 #[cfg(test)]
@@ -198,7 +224,8 @@ Expected-Splat: WARN ~ at fs/dcache\\.c:\\d+ dentry_free
 
     #[test]
     fn reads_the_expected_splats_of_the_description() {
-        let expected = parse_expected(MUTANT).unwrap();
+        let (expected, failing_tests) = parse_expectations(MUTANT).unwrap();
+        assert!(failing_tests.is_empty());
         let shown: Vec<_> = expected.iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["KASAN", "WARN ~ at fs/dcache\\.c:\\d+ dentry_free"]);
     }
@@ -209,7 +236,8 @@ Expected-Splat: WARN ~ at fs/dcache\\.c:\\d+ dentry_free
             name: "m".into(),
             path: "m.patch".into(),
             target: Target::Kernel,
-            expected: parse_expected(MUTANT).unwrap(),
+            expected: parse_expectations(MUTANT).unwrap().0,
+            failing_tests: vec![],
         };
         let other_warn = splat(
             "WARN",
@@ -230,11 +258,22 @@ Expected-Splat: WARN ~ at fs/dcache\\.c:\\d+ dentry_free
 
     #[test]
     fn a_description_without_expectations_or_with_a_typo_is_refused() {
-        let none = parse_expected("Mutant: x\n--- a/f\n+++ b/f\n").unwrap_err();
+        let none = parse_expectations("Mutant: x\n--- a/f\n+++ b/f\n").unwrap_err();
         assert!(format!("{none:#}").contains("names no `Expected-Splat:"));
-        let typo = parse_expected("Expected-Splat: KASN\n").unwrap_err();
+        let typo = parse_expectations("Expected-Splat: KASN\n").unwrap_err();
         assert!(format!("{typo:#}").contains("unknown splat kind 'KASN'"));
-        assert!(parse_expected("Expected-Splat: WARN ~ (\n").is_err());
+        assert!(parse_expectations("Expected-Splat: WARN ~ (\n").is_err());
+        let half = parse_expectations("Expected-Failure: faults_test\n").unwrap_err();
+        assert!(format!("{half:#}").contains("expected `<program> <test>`"));
+    }
+
+    #[test]
+    fn a_failing_selftest_may_be_the_expectation() {
+        let text = "Mutant: m\n\nExpected-Failure: faults_test  faults.reaper_pass.x\n\
+                    --- a/rust/shrinkfs.rs\n+Expected-Failure: a b\n";
+        let (splats, tests) = parse_expectations(text).unwrap();
+        assert!(splats.is_empty());
+        assert_eq!(tests, ["faults_test faults.reaper_pass.x"]);
     }
 
     #[test]

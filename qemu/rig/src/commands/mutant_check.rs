@@ -66,6 +66,17 @@ pub fn mutant_check(args: MutantCheckArgs) -> Result<ExitCode> {
         .iter()
         .map(|path| Mutant::read(path))
         .collect::<Result<Vec<_>>>()?;
+    // The torture judges by splats; a mutant only a selftest's failure
+    // catches is `make check`'s.
+    if let Some(m) = mutants.iter().find(|m| m.expected.is_empty()) {
+        bail!(
+            "mutant {}: caught by a failing selftest ({}), not by a splat: \
+             `make check MUTANT={}`",
+            m.name,
+            m.failing_tests.join(", "),
+            m.path.display()
+        );
+    }
     // A module mutant that does not apply is refused before any build, as
     // a kernel mutant is before its tree is copied.
     for m in mutants.iter().filter(|m| m.target == Target::Module) {
