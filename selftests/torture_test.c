@@ -1356,6 +1356,30 @@ static void place(struct torture *t, struct worker *setup, enum placement how,
 	}
 }
 
+/*
+ * Whether a round's forces, their threads on @cpus (in the order of
+ * FORCE_THREADS), can be inside on two CPUs at once: they may go anywhere,
+ * or the draw put two of those it starts on different CPUs. A scattered
+ * draw can put them all on one (a CI run's only such round did).
+ */
+static bool forces_apart(const struct torture *t, const int *cpus)
+{
+	const bool started[] = { true, true, true, t->reaper, t->expiry };
+	int first = -1;
+	unsigned int i;
+
+	if (t->nr_cpus < 2)
+		return false;
+	for (i = 0; i < ARRAY_SIZE(started); i++) {
+		if (!started[i])
+			continue;
+		if (cpus[WALKERS + i] < 0 || (first >= 0 && cpus[WALKERS + i] != first))
+			return true;
+		first = cpus[WALKERS + i];
+	}
+	return false;
+}
+
 /* One round: load, mount, run every thread, stop, umount, unload. */
 static void run_round(struct __test_metadata *_metadata, struct torture *t,
 		      const unsigned long long *before, unsigned int round,
@@ -1375,8 +1399,6 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 	race_delay_us = t->race_delays_us[below(setup, t->nr_race_delays)];
 	how = round_placements[below(setup, ARRAY_SIZE(round_placements))];
 	place(t, setup, how, cpus, FORCE_THREADS, placement, sizeof(placement));
-	if (how != PLACE_ONE_CPU && t->nr_cpus > 1)
-		t->spread_rounds++;
 	snprintf(params, sizeof(params), "race_delay_us=%u", race_delay_us);
 	ASSERT_EQ(0, shrinkfs_load_with(params));
 	/* The module refuses an interval when it has no expiry pass. */
@@ -1399,6 +1421,8 @@ static void run_round(struct __test_metadata *_metadata, struct torture *t,
 		snprintf(params, sizeof(params), "%u", reap_interval_ms);
 		ASSERT_EQ(0, shrinkfs_write_file(PARAMS "reap_interval_ms", params));
 	}
+	if (forces_apart(t, cpus))
+		t->spread_rounds++;
 	if (round == 1) {
 		ksft_print_msg("torture: reaper %s\n", t->reaper ? "on" :
 			       "off: the kernel does not export dput_to_list()");
